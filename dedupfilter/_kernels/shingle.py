@@ -1,0 +1,64 @@
+"""k-gram shingle hashes over token hashes.
+
+Identifiers in code carry a *backref*: how many tokens back the same name
+last occurred (0: not an identifier, or no earlier occurrence). Inside a
+k-gram a backref that points outside the k-gram is treated as 0, so each
+k-gram hash depends only on its own k tokens: a consistent renaming leaves
+every k-gram unchanged (Baker's parameterized matching), and a window cut
+from the middle of a file gives the same k-grams it has inside the file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import jit, pjit
+from .hashing import P3, P5, finalize64, mix64
+
+import numba
+
+
+@jit(inline="always")
+def _kgram(hashes, backrefs, i, k, seed):
+    h = seed + P5 + np.uint64(k)
+    for j in range(k):
+        b = backrefs[i + j]
+        if b > j:
+            b = 0
+        h = mix64(h, hashes[i + j] ^ (np.uint64(b) * P3))
+    return finalize64(h)
+
+
+@jit
+def n_shingles(n_tokens, k):
+    if n_tokens == 0:
+        return 0
+    if n_tokens < k:
+        return 1
+    return n_tokens - k + 1
+
+
+@jit
+def shingle_hashes(hashes, backrefs, k, seed):
+    """One uint64 per k-gram start; a non-empty stream shorter than k is one shingle."""
+    n = hashes.shape[0]
+    m = n_shingles(n, k)
+    kk = min(n, k)
+    out = np.empty(m, np.uint64)
+    for i in range(m):
+        out[i] = _kgram(hashes, backrefs, i, kk, seed)
+    return out
+
+
+@pjit
+def shingle_hashes_batch(hashes, backrefs, token_offsets, shingle_offsets, k, seed):
+    """Shingles of many streams stored back to back (CSR offsets)."""
+    out = np.empty(shingle_offsets[-1], np.uint64)
+    for d in numba.prange(token_offsets.shape[0] - 1):
+        t0 = token_offsets[d]
+        n = token_offsets[d + 1] - t0
+        kk = min(n, k)
+        s0 = shingle_offsets[d]
+        for i in range(shingle_offsets[d + 1] - s0):
+            out[s0 + i] = _kgram(hashes, backrefs, t0 + i, kk, seed)
+    return out

@@ -1,0 +1,105 @@
+"""Prose tokenizer over a code-point array, with hashing inside the kernel.
+
+Character classes come from the fold table (dedupfilter/normalize/foldtable.py):
+  SEP    separates words (punctuation, white space, symbols)
+  WORD   part of a word; contributes its folded code points
+  JOIN   ignorable inside a word (combining marks, zero-width and format
+         characters): contributes nothing and does not split the word
+  SINGLE a word by itself (CJK ideographs, kana, Thai: scripts without spaces)
+A token's hash is xxh64 of the UTF-8 bytes of its folded code points, so it
+equals ``xxhash.xxh64_intdigest(folded_word.encode(), seed)``. A word longer
+than the 256-byte buffer is hashed incrementally (``spill``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import jit
+from .hashing import spill, spilled_digest
+
+SEP = 0
+WORD = 1
+JOIN = 2
+SINGLE = 3
+
+
+@jit(inline="always")
+def _put_utf8(buf, n, cp):
+    if cp < 0x80:
+        buf[n] = cp
+        return n + 1
+    if cp < 0x800:
+        buf[n] = 0xC0 | (cp >> 6)
+        buf[n + 1] = 0x80 | (cp & 0x3F)
+        return n + 2
+    if cp < 0x10000:
+        buf[n] = 0xE0 | (cp >> 12)
+        buf[n + 1] = 0x80 | ((cp >> 6) & 0x3F)
+        buf[n + 2] = 0x80 | (cp & 0x3F)
+        return n + 3
+    buf[n] = 0xF0 | (cp >> 18)
+    buf[n + 1] = 0x80 | ((cp >> 12) & 0x3F)
+    buf[n + 2] = 0x80 | ((cp >> 6) & 0x3F)
+    buf[n + 3] = 0x80 | (cp & 0x3F)
+    return n + 4
+
+
+@jit
+def tokenize_prose(codepoints, char_class, fold_start, fold_len, fold_data, seed):
+    """Split code points into folded word tokens.
+
+    ``char_class`` must cover every value in ``codepoints``. Returns (hashes
+    uint64, starts int64, ends int64); starts/ends index ``codepoints`` (=
+    character offsets of the original str), end exclusive, from the word's
+    first to its last WORD character.
+    """
+    n = codepoints.shape[0]
+    hashes = np.empty(n, np.uint64)
+    starts = np.empty(n, np.int64)
+    ends = np.empty(n, np.int64)
+    acc = np.empty(4, np.uint64)
+    buf = np.empty(256, np.uint8)
+    n_tokens = 0
+    n_buf = 0
+    spilled = 0
+    in_word = False
+    word_start = 0
+    word_end = 0
+    for i in range(n):
+        cp = codepoints[i]
+        cls = char_class[cp]
+        if cls == JOIN:
+            continue
+        if in_word and cls != WORD:
+            hashes[n_tokens] = spilled_digest(acc, spilled, buf, n_buf, seed)
+            starts[n_tokens] = word_start
+            ends[n_tokens] = word_end
+            n_tokens += 1
+            in_word = False
+        if cls == WORD or cls == SINGLE:
+            if not in_word:
+                in_word = True
+                word_start = i
+                n_buf = 0
+                spilled = 0
+            word_end = i + 1
+            if n_buf > 192:  # keep room for the longest fold (15 code points, 60 bytes)
+                rest = spill(acc, spilled, buf, n_buf, seed)
+                spilled += n_buf - rest
+                n_buf = rest
+            s = fold_start[cp]
+            for j in range(fold_len[cp]):
+                n_buf = _put_utf8(buf, n_buf, fold_data[s + j])
+            if cls == SINGLE:
+                hashes[n_tokens] = spilled_digest(acc, spilled, buf, n_buf, seed)
+                starts[n_tokens] = word_start
+                ends[n_tokens] = word_end
+                n_tokens += 1
+                in_word = False
+    if in_word:
+        hashes[n_tokens] = spilled_digest(acc, spilled, buf, n_buf, seed)
+        starts[n_tokens] = word_start
+        ends[n_tokens] = word_end
+        n_tokens += 1
+    return hashes[:n_tokens].copy(), starts[:n_tokens].copy(), ends[:n_tokens].copy()

@@ -1,0 +1,32 @@
+"""Compare two texts end to end: normalize, sketch, compare, decide."""
+
+from __future__ import annotations
+
+from .config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
+from .normalize import resolve_language
+from .sketch import compare, sketch
+from .verdict import Verdict, decide, match_from_comparison
+
+
+def compare_texts(query: str, reference: str, lang: str | None = None, *,
+                  reference_lang: str | None = None, a_path: str | None = None,
+                  b_path: str | None = None, config: SketchConfig = DEFAULT_SKETCH_CONFIG,
+                  policy: FilterPolicy = DEFAULT_POLICY) -> Verdict:
+    """The Verdict for ``query`` against one ``reference`` text.
+
+    The query's language is ``lang``, the reference's ``reference_lang``
+    (default: ``lang``); where None, the path's extension decides, else a
+    content guess. Spans are reported for passages of at least
+    ``config.shingle.guaranteed_match_tokens`` tokens (shorter shared runs
+    are not guaranteed to be found by the index either).
+    """
+    lang_a = resolve_language(query, lang, a_path)
+    lang_b = resolve_language(reference, reference_lang or lang, b_path)
+    a = sketch(query, lang_a, config)
+    b = sketch(reference, lang_b, config)
+    comparison = compare(a, b, gap=policy.gap)
+    name = b_path or "reference"
+    match = match_from_comparison(a, b, comparison, name, name,
+                                  min_span_tokens=config.shingle.guaranteed_match_tokens)
+    matches = [match] if (match.spans or match.jaccard > 0) else []
+    return decide(matches, policy)

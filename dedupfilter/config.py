@@ -1,0 +1,115 @@
+"""Frozen configuration. Each part has a stable fingerprint stored in every
+index and sketch, so results built with different settings never mix.
+
+Defaults and why (numbers in bench/README.md):
+- k = 8 tokens per shingle, winnow window w = 8: any shared run of
+  w + k - 1 = 15 normalized tokens is guaranteed to be found.
+- MinHash: 128 permutations, seed 1, datasketch's "affine64" scheme with an
+  identity hash over our 64-bit shingle hashes.
+- Policy: block when a matched passage covers at least 30 normalized tokens
+  (about 150 characters of code, the scale of GitHub Copilot's public-code
+  filter) or when document Jaccard reaches 0.8.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+from .normalize.foldtable import FOLD_TABLE_VERSION
+from .normalize.tokens import TOKEN_SEED
+
+# Bump when token hashing, shingling or sketch layout changes meaning.
+FORMAT_VERSION = 1
+
+SCHEMES = ("affine64", "affine32")
+
+
+def _fingerprint(obj) -> str:
+    payload = json.dumps({"format": FORMAT_VERSION, "fold_table": FOLD_TABLE_VERSION,
+                          "token_seed": TOKEN_SEED, **asdict(obj)}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ShingleConfig:
+    k: int = 8
+    window: int = 8
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 1 <= self.k <= 256:
+            raise ValueError(f"k must be in 1..256, got {self.k}")
+        if not 1 <= self.window <= 4096:
+            raise ValueError(f"window must be in 1..4096, got {self.window}")
+        if not 0 <= self.seed < 2**64:
+            raise ValueError("seed must fit in 64 bits")
+
+    @property
+    def guaranteed_match_tokens(self) -> int:
+        """Any shared run this long (in tokens) yields a shared fingerprint."""
+        return self.window + self.k - 1
+
+
+@dataclass(frozen=True)
+class MinHashConfig:
+    num_perm: int = 128
+    seed: int = 1
+    scheme: str = "affine64"
+
+    def __post_init__(self):
+        if not 1 <= self.num_perm <= 8192:
+            raise ValueError(f"num_perm must be in 1..8192, got {self.num_perm}")
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
+
+
+@dataclass(frozen=True)
+class SketchConfig:
+    shingle: ShingleConfig = field(default_factory=ShingleConfig)
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+
+    @property
+    def fingerprint(self) -> str:
+        return _fingerprint(self)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SketchConfig":
+        return cls(ShingleConfig(**data["shingle"]), MinHashConfig(**data["minhash"]))
+
+
+@dataclass(frozen=True)
+class FilterPolicy:
+    """When an output counts as a copy.
+
+    min_match_tokens: block when one matched passage covers at least this
+        many normalized tokens of the query;
+    jaccard_threshold: block when whole-document Jaccard reaches this;
+    gap: matches at most this many tokens apart merge into one passage.
+    """
+
+    min_match_tokens: int = 30
+    jaccard_threshold: float = 0.8
+    gap: int = 8
+    action: str = "block"
+
+    def __post_init__(self):
+        if self.min_match_tokens < 1:
+            raise ValueError("min_match_tokens must be at least 1")
+        if not 0.0 < self.jaccard_threshold <= 1.0:
+            raise ValueError("jaccard_threshold must be in (0, 1]")
+        if self.gap < 1:
+            raise ValueError("gap must be at least 1")
+        if self.action not in ("block", "redact", "annotate"):
+            raise ValueError(f"action must be block, redact or annotate, got {self.action!r}")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+DEFAULT_SKETCH_CONFIG = SketchConfig()
+DEFAULT_POLICY = FilterPolicy()

@@ -1,0 +1,157 @@
+"""Grammar registry and language detection.
+
+Grammars come from the per-language wheels (tree-sitter-python, ...), which
+ship compiled parsers: nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import tree_sitter
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    name: str
+    module: str
+    function: str
+    extensions: tuple[str, ...]
+    line_comment: tuple[str, ...]
+
+
+LANGUAGES: dict[str, LanguageSpec] = {
+    spec.name: spec
+    for spec in (
+        LanguageSpec("python", "tree_sitter_python", "language", (".py", ".pyi", ".pyw"), ("#",)),
+        LanguageSpec("javascript", "tree_sitter_javascript", "language",
+                     (".js", ".mjs", ".cjs", ".jsx"), ("//",)),
+        LanguageSpec("typescript", "tree_sitter_typescript", "language_typescript",
+                     (".ts", ".mts", ".cts"), ("//",)),
+        LanguageSpec("tsx", "tree_sitter_typescript", "language_tsx", (".tsx",), ("//",)),
+        LanguageSpec("java", "tree_sitter_java", "language", (".java",), ("//",)),
+        LanguageSpec("c", "tree_sitter_c", "language", (".c", ".h"), ("//",)),
+        LanguageSpec("cpp", "tree_sitter_cpp", "language",
+                     (".cc", ".cpp", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".h++", ".ino"), ("//",)),
+        LanguageSpec("go", "tree_sitter_go", "language", (".go",), ("//",)),
+        LanguageSpec("rust", "tree_sitter_rust", "language", (".rs",), ("//",)),
+    )
+}
+
+TEXT = "text"
+MARKDOWN = "markdown"  # prose with fenced code blocks: each segment in its own language
+
+ALIASES = {
+    "py": "python", "python3": "python", "js": "javascript", "node": "javascript",
+    "jsx": "javascript", "ts": "typescript", "c++": "cpp", "cxx": "cpp", "cc": "cpp",
+    "golang": "go", "rs": "rust", "h": "c", "hpp": "cpp",
+    "prose": TEXT, "txt": TEXT, "plain": TEXT, "plaintext": TEXT, "md": MARKDOWN, "mixed": MARKDOWN,
+}
+
+_EXTENSIONS = {ext: spec.name for spec in LANGUAGES.values() for ext in spec.extensions}
+_EXTENSIONS.update({".md": MARKDOWN, ".markdown": MARKDOWN, ".txt": TEXT, ".rst": TEXT})
+
+
+class UnknownLanguageError(ValueError):
+    pass
+
+
+def canonical_language(lang: str) -> str:
+    """Map a user-given name (any case, common aliases) to a registry name or "text"."""
+    key = lang.strip().lower()
+    key = ALIASES.get(key, key)
+    if key in (TEXT, MARKDOWN) or key in LANGUAGES:
+        return key
+    known = ", ".join(sorted([*LANGUAGES, TEXT, MARKDOWN]))
+    raise UnknownLanguageError(f"unknown language {lang!r}; known: {known}")
+
+
+def language_for_path(path: str | Path) -> str | None:
+    return _EXTENSIONS.get(Path(path).suffix.lower())
+
+
+@functools.lru_cache(maxsize=None)
+def parser_for(lang: str) -> tree_sitter.Parser:
+    spec = LANGUAGES[lang]
+    module = importlib.import_module(spec.module)
+    return tree_sitter.Parser(tree_sitter.Language(getattr(module, spec.function)()))
+
+
+@functools.lru_cache(maxsize=None)
+def keywords_for(lang: str) -> frozenset[str]:
+    """Word-like anonymous node kinds of the grammar: its keywords."""
+    language = parser_for(lang).language
+    words = set()
+    for kind_id in range(language.node_kind_count):
+        kind = language.node_kind_for_id(kind_id)
+        if kind and not language.node_kind_is_named(kind_id) and re.fullmatch(r"[A-Za-z_]\w*", kind):
+            words.add(kind)
+    return frozenset(words)
+
+
+# Content cues, each worth one point for its language. Detection is for
+# unlabelled snippets; a file extension or an explicit lang always wins.
+_CUES: dict[str, list[re.Pattern]] = {
+    lang: [re.compile(p, re.MULTILINE) for p in patterns]
+    for lang, patterns in {
+        "python": [r"^\s*def \w+\(.*\)\s*(->\s*[\w\[\], .]+)?:\s*$", r"^\s*(from [\w.]+ )?import [\w.]+",
+                   r"^\s*class \w+(\(.*\))?:\s*$", r"^\s*(elif|except|with)\b.*:\s*$", r"\bself\.\w+",
+                   r"^\s*if __name__ == .__main__.:"],
+        "javascript": [r"\bfunction\s*\w*\s*\(", r"\b(const|let|var) \w+\s*=", r"=>\s*[{(]?",
+                       r"\bconsole\.log\(", r"\brequire\(['\"]", r"^\s*module\.exports\b",
+                       r"\bdocument\.\w+"],
+        "typescript": [r"^\s*(export )?interface \w+", r":\s*(string|number|boolean|void|any)\b",
+                       r"^\s*(export )?type \w+\s*=", r"\b(public|private|readonly) \w+\s*:",
+                       r"\bconst \w+\s*:\s*\w+"],
+        "java": [r"^\s*(public|private|protected)\s+(static\s+)?(final\s+)?[\w<>\[\]]+\s+\w+\s*\(",
+                 r"^\s*(public )?(final )?class \w+", r"\bSystem\.out\.print", r"^\s*import java\.",
+                 r"^\s*package [\w.]+;", r"\bnew \w+(<.*>)?\("],
+        "c": [r"^\s*#include\s*[<\"]", r"\bprintf\s*\(", r"\bmalloc\s*\(", r"^\s*(static )?(int|void|char)\s+\*?\w+\s*\(",
+              r"\bstruct \w+\s*\{", r"^\s*#define \w+"],
+        "cpp": [r"\bstd::", r"^\s*#include\s*<(iostream|vector|string|map|algorithm)>", r"\btemplate\s*<",
+                r"^\s*using namespace \w+;", r"\bcout\s*<<", r"\bclass \w+\s*(:\s*public \w+)?\s*\{"],
+        "go": [r"^package \w+\s*$", r"^\s*func (\(\w+ \*?\w+\) )?\w+\(", r":=", r"\bfmt\.\w+\(",
+               r"^import \($"],
+        "rust": [r"^\s*(pub )?fn \w+(<.*>)?\(", r"\blet mut\b", r"^\s*use [\w:]+(::\{.*\})?;", r"\bimpl(<.*>)? \w+",
+                 r"\bprintln!\(", r"->\s*(Self|Option<|Result<|Vec<)", r"\b&mut\b"],
+    }.items()
+}
+
+# cpp is a superset of c, tsx of typescript of javascript: detection falls
+# back to the more general grammar when the specific cues do not fire.
+_DETECT_ORDER = ["python", "rust", "go", "java", "cpp", "c", "typescript", "javascript"]
+
+
+def _looks_like_prose(text: str) -> bool:
+    sample = text[:20000]
+    if not sample.strip():
+        return True
+    symbols = sum(sample.count(c) for c in "{}();=[]<>*&|:")
+    words = len(re.findall(r"[A-Za-z]{2,}", sample))
+    return symbols < 0.08 * max(words, 1)
+
+
+def cue_scores(text: str) -> dict[str, int]:
+    """How many content cues of each language fire on ``text``."""
+    sample = text[:20000]
+    return {lang: sum(1 for p in _CUES[lang] if p.search(sample)) for lang in _DETECT_ORDER}
+
+
+def detect_language(text: str) -> str:
+    """Guess the language of unlabelled text: a registry name, "markdown" when it
+    has fenced code blocks, or "text" for prose."""
+    if "```" in text or "~~~" in text:
+        return MARKDOWN
+    scores = cue_scores(text)
+    best = max(_DETECT_ORDER, key=lambda lang: scores[lang])  # first in order wins ties
+    if scores[best] == 0 or (scores[best] == 1 and _looks_like_prose(text[:20000])):
+        return TEXT
+    if best == "c" and scores["cpp"] > 0:
+        return "cpp"
+    if best == "javascript" and scores["typescript"] > 0:
+        return "typescript"
+    return best

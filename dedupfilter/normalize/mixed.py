@@ -1,0 +1,78 @@
+"""Mixed documents: prose with fenced code blocks, as models write answers.
+
+The text is cut into segments: the body of each fenced block (```` ``` ````
+or ``~~~``) is normalized as code, everything else as prose, and the token
+streams are joined with offsets into the whole text. A fence's info string
+names the language; when it names none we know, or names one whose cues do
+not fire while another language's clearly do (a wrong tag), the content
+decides. A block that looks like prose stays prose.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .code import normalize_code
+from .languages import LANGUAGES, TEXT, UnknownLanguageError, canonical_language, cue_scores
+from .text import normalize_text
+from .tokens import TokenStream
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n", re.MULTILINE)
+
+
+def code_blocks(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, info) of each fenced block's body; an unclosed fence runs to the end."""
+    blocks = []
+    pos = 0
+    while True:
+        m = _FENCE.search(text, pos)
+        if not m:
+            return blocks
+        fence = m.group("fence")
+        closing = re.compile(r"^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$",
+                             re.MULTILINE)
+        c = closing.search(text, m.end())
+        end = c.start() if c else len(text)
+        blocks.append((m.end(), end, m.group("info").strip()))
+        pos = c.end() if c else len(text)
+
+
+def block_language(body: str, info: str) -> str:
+    """The language a fenced block is normalized in (a registry name or "text")."""
+    tagged = None
+    word = info.split()[0] if info.split() else ""
+    if word:
+        try:
+            tagged = canonical_language(word.strip("{}.,;"))
+        except UnknownLanguageError:
+            tagged = None
+    scores = cue_scores(body)
+    best = max(scores, key=lambda lang: scores[lang])
+    if tagged in LANGUAGES:
+        if scores.get(tagged, 0) == 0 and scores[best] >= 2:
+            return best  # tagged wrongly
+        return tagged
+    if scores[best] >= 1:
+        return best
+    return TEXT
+
+
+def _segment_stream(text: str, start: int, end: int, lang: str) -> TokenStream:
+    piece = text[start:end]
+    tokens = normalize_text(piece) if lang == TEXT else normalize_code(piece, lang)
+    if start == 0:
+        return tokens
+    return TokenStream(tokens.hashes, tokens.starts + start, tokens.ends + start, tokens.backrefs, tokens.lang)
+
+
+def normalize_markdown(text: str) -> TokenStream:
+    parts = []
+    pos = 0
+    for start, end, info in code_blocks(text):
+        if pos < start:
+            parts.append(_segment_stream(text, pos, start, TEXT))
+        parts.append(_segment_stream(text, start, end, block_language(text[start:end], info)))
+        pos = end
+    if pos < len(text):
+        parts.append(_segment_stream(text, pos, len(text), TEXT))
+    return TokenStream.concat(parts, "markdown")

@@ -1,0 +1,114 @@
+"""Verdict: what the filter decided and why, with attribution.
+
+The JSON form (``Verdict.to_dict``) is the contract of DESIGN.md, printed by
+the CLI and the service. Offsets are character offsets into the texts as
+given; line ranges are 1-based and inclusive.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .config import FilterPolicy
+from .sketch import Comparison, Sketch
+
+
+@dataclass(frozen=True)
+class Span:
+    query_start: int
+    query_end: int
+    doc_start: int
+    doc_end: int
+    query_lines: tuple[int, int]
+    doc_lines: tuple[int, int]
+    tokens: int  # normalized tokens of the query the passage covers
+
+    def to_dict(self) -> dict:
+        return {"query_start": self.query_start, "query_end": self.query_end,
+                "doc_start": self.doc_start, "doc_end": self.doc_end,
+                "query_lines": list(self.query_lines), "doc_lines": list(self.doc_lines),
+                "tokens": self.tokens}
+
+
+@dataclass(frozen=True)
+class Match:
+    doc_id: str
+    source: str
+    jaccard: float
+    containment: float  # the larger of the two containments below
+    containment_query: float  # share of the query's k-grams found in the document
+    containment_doc: float  # share of the document's k-grams found in the query
+    spans: tuple[Span, ...]
+
+    @property
+    def longest_span(self) -> int:
+        return max((s.tokens for s in self.spans), default=0)
+
+    def to_dict(self) -> dict:
+        return {"doc_id": self.doc_id, "source": self.source, "jaccard": round(self.jaccard, 6),
+                "containment": round(self.containment, 6),
+                "containment_query": round(self.containment_query, 6),
+                "containment_doc": round(self.containment_doc, 6),
+                "spans": [s.to_dict() for s in self.spans]}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str  # "allow" | "block" | "redact" | "annotate"
+    score: float
+    reason: str
+    matches: tuple[Match, ...] = field(default_factory=tuple)
+
+    @property
+    def allowed(self) -> bool:
+        return self.action == "allow"
+
+    def to_dict(self) -> dict:
+        return {"action": self.action, "score": round(self.score, 6), "reason": self.reason,
+                "matches": [m.to_dict() for m in self.matches]}
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+
+def _lines(sk: Sketch, start: int, end: int) -> tuple[int, int]:
+    return sk.line_of(start), sk.line_of(max(start, end - 1))
+
+
+def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, doc_id: str,
+                          source: str, min_span_tokens: int) -> Match:
+    """Attribute a comparison: passages of at least ``min_span_tokens`` become spans."""
+    spans = []
+    for p in comparison.passages:
+        if p.n_tokens < min_span_tokens:
+            continue
+        q_start = int(query.tokens.starts[p.a_start])
+        q_end = int(query.tokens.ends[p.a_end - 1])
+        d_start = int(doc.tokens.starts[p.b_start])
+        d_end = int(doc.tokens.ends[p.b_end - 1])
+        spans.append(Span(q_start, q_end, d_start, d_end, _lines(query, q_start, q_end),
+                          _lines(doc, d_start, d_end), p.n_tokens))
+    return Match(doc_id, source, comparison.jaccard,
+                 max(comparison.containment_a, comparison.containment_b),
+                 comparison.containment_a, comparison.containment_b, tuple(spans))
+
+
+def decide(matches: list[Match], policy: FilterPolicy) -> Verdict:
+    """Apply the policy: a long enough copied passage, or a near-duplicate whole."""
+    matches = sorted(matches, key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
+    score = max((max(m.jaccard, m.containment_query) for m in matches), default=0.0)
+    reasons = []
+    for m in matches:
+        if m.longest_span >= policy.min_match_tokens:
+            reasons.append(f"{m.doc_id}: copied passage of {m.longest_span} normalized tokens "
+                           f"(limit {policy.min_match_tokens})")
+        elif m.jaccard >= policy.jaccard_threshold:
+            reasons.append(f"{m.doc_id}: near-duplicate, Jaccard {m.jaccard:.2f} "
+                           f"(limit {policy.jaccard_threshold:.2f})")
+    if not reasons:
+        longest = max((m.longest_span for m in matches), default=0)
+        return Verdict("allow", score, f"no copied passage of {policy.min_match_tokens} tokens "
+                       f"(longest {longest}) and no near-duplicate", tuple(matches))
+    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return Verdict(policy.action, score, reasons[0] + more, tuple(matches))

@@ -1,0 +1,146 @@
+"""Slow, obvious reference versions of the kernels, in pure Python.
+
+Each fast function in dedupfilter._kernels is tested against its twin here.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import xxhash
+
+from dedupfilter.normalize import foldtable
+from dedupfilter.normalize.tokens import TOKEN_SEED
+
+M64 = (1 << 64) - 1
+P1 = 0x9E3779B185EBCA87
+P2 = 0xC2B2AE3D27D4EB4F
+P3 = 0x165667B19E3779F9
+P4 = 0x85EBCA77C2B2AE63
+P5 = 0x27D4EB2F165667C5
+
+
+def rotl(x: int, r: int) -> int:
+    return ((x << r) | (x >> (64 - r))) & M64
+
+
+def xxh_round(acc: int, value: int) -> int:
+    acc = (acc + value * P2) & M64
+    return (rotl(acc, 31) * P1) & M64
+
+
+def avalanche(h: int) -> int:
+    h ^= h >> 33
+    h = (h * P2) & M64
+    h ^= h >> 29
+    h = (h * P3) & M64
+    return h ^ (h >> 32)
+
+
+def char_class(ch: str) -> int:
+    """The class of one character, straight from unicodedata (see foldtable.py)."""
+    cp = ord(ch)
+    if 0xD800 <= cp <= 0xDFFF:
+        return foldtable.SEP
+    category = unicodedata.category(ch)
+    if category == "Cn":
+        return foldtable.SEP
+    if cp in foldtable.ALWAYS_JOIN or category in ("Mn", "Me", "Cf") or 0xFE00 <= cp <= 0xFE0F:
+        return foldtable.JOIN
+    if not foldtable._fold(ch):
+        return foldtable.SEP
+    return foldtable.SINGLE if foldtable._is_single_script(cp) else foldtable.WORD
+
+
+def prose_tokens(text: str) -> list[tuple[int, int, int]]:
+    """(hash, start, end) of each word: runs of WORD characters (JOIN ignored), SINGLE alone."""
+    out = []
+    word, start, end = [], None, None
+
+    def flush():
+        nonlocal word, start
+        if start is not None:
+            out.append((xxhash.xxh64_intdigest("".join(word).encode(), TOKEN_SEED), start, end))
+        word, start = [], None
+
+    for i, ch in enumerate(text):
+        cls = char_class(ch)
+        if cls == foldtable.JOIN:
+            continue
+        if cls == foldtable.WORD:
+            if start is None:
+                start = i
+            word.append(foldtable._fold(ch))
+            end = i + 1
+        elif cls == foldtable.SINGLE:
+            flush()
+            start, end = i, i + 1
+            word = [foldtable._fold(ch)]
+            flush()
+        else:
+            flush()
+    flush()
+    return out
+
+
+def shingles(hashes: list[int], backrefs: list[int], k: int, seed: int) -> list[int]:
+    """k-gram hashes: an xxh64-style fold of (token hash ^ in-gram backref * P3)."""
+    n = len(hashes)
+    if n == 0:
+        return []
+    kk = min(n, k)
+    out = []
+    for i in range(max(n - k + 1, 1)):
+        h = (seed + P5 + kk) & M64
+        for j in range(kk):
+            b = backrefs[i + j] if backrefs[i + j] <= j else 0
+            h ^= xxh_round(0, hashes[i + j] ^ ((b * P3) & M64))
+            h = (rotl(h, 27) * P1 + P4) & M64
+        out.append(avalanche(h))
+    return out
+
+
+def fmix(h: int, width: int) -> int:
+    mask = (1 << width) - 1
+    if width == 64:
+        h ^= h >> 33
+        h = (h * 0xFF51AFD7ED558CCD) & mask
+        h ^= h >> 33
+        h = (h * 0xC4CEB9FE1A85EC53) & mask
+        return h ^ (h >> 33)
+    h &= mask
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & mask
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & mask
+    return h ^ (h >> 16)
+
+
+def minhash(shingle_hashes: list[int], a: list[int], b: list[int], width: int) -> list[int]:
+    mask = (1 << width) - 1
+    sig = [mask] * len(a)
+    for s in shingle_hashes:
+        hv = fmix(s & mask, width)
+        for p in range(len(a)):
+            sig[p] = min(sig[p], (a[p] * hv + b[p]) & mask)
+    return sig
+
+
+def winnow(hashes: list[int], w: int) -> list[int]:
+    """Robust winnowing by brute force: the rightmost minimum of every window."""
+    if not hashes:
+        return []
+    if len(hashes) <= w:
+        windows = [range(len(hashes))]
+    else:
+        windows = [range(s, s + w) for s in range(len(hashes) - w + 1)]
+    selected = set()
+    for window in windows:
+        low = min(hashes[i] for i in window)
+        selected.add(max(i for i in window if hashes[i] == low))
+    return sorted(selected)
+
+
+def jaccard(a, b) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
