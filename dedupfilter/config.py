@@ -34,9 +34,14 @@ def _fingerprint(obj) -> str:
 
 @dataclass(frozen=True)
 class ShingleConfig:
+    """k: tokens per k-gram; window: winnowing window in k-grams;
+    parameterized: k-grams see identifier back-references (True), or treat
+    every identifier alike (False, as JPlag and Dolos do)."""
+
     k: int = 8
     window: int = 8
     seed: int = 0
+    parameterized: bool = True
 
     def __post_init__(self):
         if not 1 <= self.k <= 256:

@@ -48,7 +48,8 @@ def signature_dtype(config: MinHashConfig):
 
 def shingle_hashes(tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle) -> np.ndarray:
     """k-gram hashes of a token stream (uint64; one per k-gram start)."""
-    return _shingle.shingle_hashes(tokens.hashes, tokens.backrefs, config.k, np.uint64(config.seed))
+    backrefs = tokens.backrefs if config.parameterized else np.zeros_like(tokens.backrefs)
+    return _shingle.shingle_hashes(tokens.hashes, backrefs, config.k, np.uint64(config.seed))
 
 
 def signature(shingles: np.ndarray, config: MinHashConfig = DEFAULT_SKETCH_CONFIG.minhash) -> np.ndarray:
