@@ -1,0 +1,174 @@
+"""Every kernel against its slow, obvious twin in tests/reference.py, and MinHash against datasketch."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+import xxhash
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from dedupfilter import normalize
+from dedupfilter._kernels.hashing import xxh64
+from dedupfilter._kernels.shingle import shingle_hashes as shingle_kernel
+from dedupfilter._kernels.winnow import winnow
+from dedupfilter.config import MinHashConfig, ShingleConfig, SketchConfig
+from dedupfilter.sketch import (estimated_jaccard, permutations, shingle_hashes, signature, signatures,
+                                sketch)
+
+from . import reference
+
+u64 = hnp.arrays(np.uint64, st.integers(0, 60), elements=st.integers(0, 2**64 - 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200), st.integers(0, 2**64 - 1))
+def test_xxh64_matches_xxhash(data, seed):
+    arr = np.frombuffer(data, np.uint8) if data else np.zeros(0, np.uint8)
+    assert int(xxh64(arr, 0, len(data), np.uint64(seed))) == xxhash.xxh64_intdigest(data, seed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_shingles_match_reference(data):
+    n = data.draw(st.integers(0, 40))
+    hashes = data.draw(hnp.arrays(np.uint64, n, elements=st.integers(0, 2**64 - 1)))
+    backrefs = data.draw(hnp.arrays(np.int32, n, elements=st.integers(0, 12)))
+    k = data.draw(st.integers(1, 10))
+    seed = data.draw(st.integers(0, 2**64 - 1))
+    got = shingle_kernel(hashes, backrefs, k, np.uint64(seed)).tolist()
+    assert got == reference.shingles(hashes.tolist(), backrefs.tolist(), k, seed)
+
+
+def test_shingles_match_reference_on_real_code(stdlib_sample):
+    for doc in stdlib_sample[:5]:
+        tokens = normalize(doc.text[:20000], "python")
+        expected = reference.shingles(tokens.hashes.tolist(), tokens.backrefs.tolist(), 8, 0)
+        assert shingle_hashes(tokens, ShingleConfig(k=8)).tolist() == expected
+
+
+def test_parameterization_can_be_switched_off():
+    a = normalize("x = y + x\n", "python")
+    b = normalize("x = y + y\n", "python")
+    on, off = ShingleConfig(k=5), ShingleConfig(k=5, parameterized=False)
+    assert shingle_hashes(a, on).tolist() != shingle_hashes(b, on).tolist()
+    assert shingle_hashes(a, off).tolist() == shingle_hashes(b, off).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.uint64, st.integers(0, 80), elements=st.integers(0, 50)), st.integers(1, 12))
+def test_winnow_matches_brute_force(hashes, w):
+    # Small hash values force many ties: the rightmost-minimum rule is exercised.
+    assert winnow(hashes, w).tolist() == reference.winnow(hashes.tolist(), w)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_winnowing_guarantee(data):
+    """Any shared run of at least w + k - 1 tokens yields a shared fingerprint."""
+    k = data.draw(st.integers(1, 6))
+    w = data.draw(st.integers(1, 8))
+    t = w + k - 1
+    shared = data.draw(hnp.arrays(np.uint64, st.integers(t, t + 10), elements=st.integers(0, 2**64 - 1)))
+    left_a = data.draw(u64)
+    right_a = data.draw(u64)
+    left_b = data.draw(u64)
+    right_b = data.draw(u64)
+    config = ShingleConfig(k=k, window=w)
+
+    def fingerprint_set(tokens):
+        s = sketch_of(tokens, config)
+        return set(s.fp_hashes.tolist())
+
+    a = np.concatenate([left_a, shared, right_a])
+    b = np.concatenate([left_b, shared, right_b])
+    assert fingerprint_set(a) & fingerprint_set(b)
+
+
+def sketch_of(token_hashes, config: ShingleConfig):
+    from dedupfilter.normalize import TokenStream
+    from dedupfilter.sketch import sketch_tokens
+
+    n = token_hashes.shape[0]
+    tokens = TokenStream(token_hashes.astype(np.uint64), np.arange(n, dtype=np.int64),
+                         np.arange(n, dtype=np.int64) + 1, np.zeros(n, np.int32), "text")
+    return sketch_tokens(tokens, np.empty(0, np.int64), SketchConfig(shingle=config))
+
+
+@pytest.mark.parametrize("scheme", ["affine64", "affine32"])
+@pytest.mark.parametrize("num_perm,seed", [(128, 1), (64, 7), (256, 42), (17, 2**31 + 5)])
+def test_signature_bit_identical_to_datasketch(stdlib_sample, pydoc_docs, scheme, num_perm, seed):
+    config = MinHashConfig(num_perm=num_perm, seed=seed, scheme=scheme)
+    hashfunc = (lambda h: h) if scheme == "affine64" else (lambda h: h & 0xFFFFFFFF)
+    docs = [(d.text, "python") for d in stdlib_sample[:3]] + [(d.text, "text") for d in pydoc_docs[:3]]
+    for text, lang in docs:
+        shingles = shingle_hashes(normalize(text, lang))
+        expected = MinHash(num_perm=num_perm, seed=seed, scheme=scheme, hashfunc=hashfunc)
+        expected.update_batch(shingles.tolist())
+        got = signature(shingles, config)
+        assert got.dtype == expected.hashvalues.dtype
+        np.testing.assert_array_equal(got, expected.hashvalues)
+
+
+def test_signature_matches_pure_python_reference():
+    rng = np.random.default_rng(3)
+    shingles = rng.integers(0, 2**63, 50, dtype=np.uint64)
+    for scheme, width in (("affine64", 64), ("affine32", 32)):
+        config = MinHashConfig(num_perm=16, seed=9, scheme=scheme)
+        a, b = permutations(config)
+        expected = reference.minhash(shingles.tolist(), a.tolist(), b.tolist(), width)
+        assert signature(shingles, config).tolist() == expected
+
+
+def test_empty_signature_is_datasketch_empty():
+    for scheme in ("affine64", "affine32"):
+        got = signature(np.empty(0, np.uint64), MinHashConfig(scheme=scheme))
+        np.testing.assert_array_equal(got, MinHash(scheme=scheme).hashvalues)
+
+
+def test_to_datasketch_round_trip(stdlib_sample):
+    a = sketch(stdlib_sample[0].text, "python")
+    b = sketch(stdlib_sample[0].text[: len(stdlib_sample[0].text) // 2], "python")
+    lean_a, lean_b = a.to_datasketch(), b.to_datasketch()
+    assert lean_a.jaccard(lean_b) == estimated_jaccard(a.signature, b.signature)
+    np.testing.assert_array_equal(lean_a.hashvalues, a.signature)
+
+
+def test_batch_equals_single_and_independent_of_threads(stdlib_sample):
+    shingle_sets = [shingle_hashes(normalize(d.text, "python")) for d in stdlib_sample]
+    shingle_sets.append(np.empty(0, np.uint64))
+    for scheme in ("affine64", "affine32"):
+        config = MinHashConfig(scheme=scheme)
+        single = np.stack([signature(s, config) for s in shingle_sets])
+        before = numba.get_num_threads()
+        try:
+            numba.set_num_threads(1)
+            one_thread = signatures(shingle_sets, config)
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+            all_threads = signatures(shingle_sets, config)
+        finally:
+            numba.set_num_threads(before)
+        np.testing.assert_array_equal(one_thread, single)
+        np.testing.assert_array_equal(all_threads, single)
+
+
+def test_estimated_jaccard_within_minhash_error(stdlib_docs):
+    """On real pairs (a module and an edited version of it), the estimate is within
+    4 standard errors of the exact Jaccard: sqrt(J(1-J)/num_perm)."""
+    config = MinHashConfig(num_perm=256)
+    rng = np.random.default_rng(0)
+    checked = 0
+    for doc in stdlib_docs[::25][:12]:
+        lines = doc.text.splitlines(keepends=True)
+        keep = rng.random(len(lines)) > rng.uniform(0.05, 0.6)
+        edited = "".join(line for line, k in zip(lines, keep) if k)
+        a = shingle_hashes(normalize(doc.text, "python"))
+        b = shingle_hashes(normalize(edited, "python"))
+        exact = reference.jaccard(a.tolist(), b.tolist())
+        est = estimated_jaccard(signature(a, config), signature(b, config))
+        assert abs(est - exact) <= 4 * np.sqrt(max(exact * (1 - exact), 1e-3) / config.num_perm) + 1e-9
+        checked += 1
+    assert checked >= 10
