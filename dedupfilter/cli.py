@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_POLICY, FilterPolicy, MinHashConfig, ShingleConfig, SketchConfig
+from .index.storage import IndexError_
 from .io import InputError, TextInput, read_text
-from .normalize import LANGUAGES, TEXT, canonical_language
+from .normalize import LANGUAGES, TEXT, canonical_language, resolve_language
 from .normalize.languages import UnknownLanguageError
 
 EXIT_ALLOW, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
@@ -108,10 +110,228 @@ def cmd_normalize(args) -> int:
     return EXIT_ALLOW
 
 
+def _source_documents(args, stats):
+    from .io import TableColumns, iter_source
+
+    columns = TableColumns(text=args.text_column, id=args.id_column, lang=args.lang_column)
+    for source in args.sources:
+        for doc in iter_source(source, columns, stats):
+            if args.lang and doc.lang is None:
+                doc = type(doc)(doc.doc_id, doc.source, doc.text, args.lang)
+            if len(args.sources) > 1 and Path(source).is_dir():
+                doc = type(doc)(f"{source.rstrip('/')}/{doc.doc_id}", doc.source, doc.text, doc.lang)
+            yield doc
+
+
+def _report(args, summary: dict, lines: list[str]) -> None:
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for line in lines:
+            print(line, file=sys.stderr if args.quiet_stdout else sys.stdout)
+
+
+def _templates(paths: list[str]) -> list[tuple[str, str | None]]:
+    out = []
+    for path in paths or []:
+        inp = read_text(path)
+        out.append((inp.text, None if inp.name == "<stdin>" else resolve_language(inp.text, None, inp.name)))
+    return out
+
+
+def _write_index(args, index_fn, verb: str) -> int:
+    from .io import ReadStats
+    from .progress import Progress
+
+    stats = ReadStats()
+    progress = Progress(f"{verb} {args.index}", enabled=None if not args.json else False)
+    with progress:
+        index, counts = index_fn(_source_documents(args, stats), progress.update)
+    info = index.stats()
+    summary = {"index": args.index, **counts, "read": {"documents": stats.n_documents, "bytes": stats.n_bytes,
+               "skipped": {k: len(v) for k, v in stats.skipped.items()}},
+               "documents": info["documents"], "fingerprints": info["fingerprints"],
+               "bytes_on_disk": info["bytes_on_disk"]}
+    lines = [f"{args.index}: {info['documents']} documents ({counts['added']} added, {counts['replaced']} "
+             f"replaced), {info['fingerprints']:,} fingerprints, {info['bytes_on_disk'] / 1e6:.1f} MB on disk",
+             f"read: {stats.summary()}"]
+    for reason, names in sorted(stats.skipped.items()):
+        for name in names[:5]:
+            lines.append(f"  skipped ({reason}): {name}")
+        if len(names) > 5:
+            lines.append(f"  ... and {len(names) - 5} more")
+    args.quiet_stdout = False
+    _report(args, summary, lines)
+    if stats.n_documents == 0 and counts["added"] == 0 and verb == "building":
+        print(f"dedupfilter: warning: no documents read from {', '.join(args.sources)}", file=sys.stderr)
+    return EXIT_ALLOW
+
+
+def cmd_index_build(args) -> int:
+    from .index import IndexSettings, build_index
+
+    settings = IndexSettings(sketch=_sketch_config(args), lsh_threshold=args.jaccard_threshold,
+                             max_df_share=args.max_df_share, max_df_floor=args.max_df_floor,
+                             store_text=args.store_text)
+    templates = _templates(args.ignore)
+    return _write_index(args, lambda docs, tick: build_index(
+        args.index, docs, settings, _policy(args), templates, n_workers=args.workers, on_batch=tick),
+        "building")
+
+
+def cmd_index_add(args) -> int:
+    from .index import ProtectedIndex
+
+    index = ProtectedIndex.open(args.index)
+    if args.ignore:
+        index = index.with_templates(_templates(args.ignore))
+
+    def add(docs, tick):
+        new, counts = index.with_documents(docs, n_workers=args.workers, on_batch=tick)
+        return new.save(args.index), counts
+
+    return _write_index(args, add, "adding to")
+
+
+def cmd_index_remove(args) -> int:
+    from .index import ProtectedIndex
+
+    index = ProtectedIndex.open(args.index)
+    missing = [i for i in args.id if i not in set(index.docs.ids)]
+    if missing and not args.missing_ok:
+        print(f"dedupfilter: error: {args.index}: no document with id {missing[0]!r}"
+              f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; nothing removed "
+              "(see `dedupfilter index stats --ids`)", file=sys.stderr)
+        return EXIT_ERROR
+    new = index.without_ids(args.id).save(args.index)
+    removed = len(index) - len(new)
+    if args.json:
+        print(json.dumps({"index": args.index, "removed": removed, "documents": len(new)}))
+    else:
+        print(f"{args.index}: removed {removed} documents, {len(new)} left")
+    return EXIT_ALLOW
+
+
+def cmd_index_stats(args) -> int:
+    from .index import ProtectedIndex
+
+    index = ProtectedIndex.open(args.index, verify=args.verify)
+    info = index.stats()
+    if args.ids:
+        info["ids"] = index.docs.ids
+    if args.json:
+        print(json.dumps(info))
+        return EXIT_ALLOW
+    cfg = info["config"]
+    print(f"index:         {info['path']}")
+    print(f"documents:     {info['documents']:,}  ({', '.join(f'{k} {v}' for k, v in info['languages'].items())})")
+    print(f"tokens:        {info['tokens']:,}   characters: {info['chars']:,}")
+    print(f"fingerprints:  {info['fingerprints']:,}   ignored hashes: {info['ignored_hashes']:,} "
+          f"(boilerplate in more than {info['df_cutoff_documents']} documents, and templates)")
+    print(f"on disk:       {info['bytes_on_disk'] / 1e6:.1f} MB   protected text stored: "
+          f"{'yes' if info['stores_text'] else 'no'}")
+    print(f"config:        k={cfg['shingle']['k']} window={cfg['shingle']['window']} "
+          f"parameterized={cfg['shingle']['parameterized']} num_perm={cfg['minhash']['num_perm']} "
+          f"scheme={cfg['minhash']['scheme']} (fingerprint {info['config_fingerprint']})")
+    print(f"LSH:           threshold {info['lsh']['threshold']}, {info['lsh']['bands']} bands x "
+          f"{info['lsh']['rows']} rows")
+    p = info["policy"]
+    print(f"policy:        {p['action']} at a copied passage of {p['min_match_tokens']} tokens or Jaccard "
+          f">= {p['jaccard_threshold']}")
+    print(f"updated:       {info['updated']}")
+    if args.ids:
+        for doc_id in info["ids"]:
+            print(doc_id)
+    return EXIT_ALLOW
+
+
+def cmd_query(args) -> int:
+    from .index import ProtectedIndex
+
+    index = ProtectedIndex.open(args.index, verify=False)
+    inp = read_text(args.file)
+    _warn_invalid(inp)
+    policy = index.policy
+    overrides = {k: v for k, v in (("min_match_tokens", args.min_match_tokens),
+                                   ("jaccard_threshold", args.jaccard_threshold)) if v is not None}
+    if overrides:
+        policy = FilterPolicy(**{**policy.to_dict(), **overrides})
+    verdict = index.query(inp.text, args.lang, top=args.top, policy=policy,
+                          path=None if inp.name == "<stdin>" else inp.name)
+    if args.json:
+        print(verdict.to_json())
+    else:
+        _print_verdict_table(verdict, inp.name)
+    return EXIT_ALLOW if verdict.allowed else EXIT_BLOCK
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
     return run_demo(json_output=args.json)
+
+
+def _add_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", metavar="SOURCE", nargs="+",
+                   help="directories (recursive; language by file extension), files, .jsonl, .parquet, "
+                        "or Hugging Face datasets saved with save_to_disk")
+    p.add_argument("--text-column", default="text", help="text column of JSONL/Parquet/datasets (default text)")
+    p.add_argument("--id-column", help="document id column (default: file#row)")
+    p.add_argument("--lang-column", help="column with each row's language")
+    p.add_argument("--lang", help="language of documents whose language is not otherwise known; " + LANG_HELP)
+    p.add_argument("--ignore", nargs="+", metavar="FILE", default=[],
+                   help="template or base code whose k-grams never count as copies")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes for sketching (default: one per core)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary; no progress bar")
+
+
+def _add_index_commands(sub) -> None:
+    index = sub.add_parser("index", help="build and maintain a protected index (build, add, remove, stats)",
+                           description="A protected index holds the sketches of the documents outputs "
+                                       "must not copy. Only offsets are kept unless --store-text.")
+    isub = index.add_subparsers(dest="index_command", metavar="ACTION")
+    index.set_defaults(func=lambda args: (index.print_help(sys.stderr), EXIT_ERROR)[1])
+
+    p = isub.add_parser("build", help="build an index from sources (replaces any index at INDEX)",
+                        description="Build a protected index at INDEX from SOURCE... Binary and "
+                                    "non-UTF-8 files are skipped and listed. Written atomically: a "
+                                    "killed build leaves any previous index intact.")
+    p.add_argument("index", metavar="INDEX", help="the index directory to create")
+    _add_source_options(p)
+    _add_sketch_options(p)
+    _add_policy_options(p)
+    g = p.add_argument_group("index")
+    g.add_argument("--store-text", action="store_true",
+                   help="keep the documents' text in the index (default: only offsets)")
+    g.add_argument("--max-df-share", type=float, default=0.01, metavar="S",
+                   help="k-grams in more than this share of documents are boilerplate (default 0.01)")
+    g.add_argument("--max-df-floor", type=int, default=10, metavar="N",
+                   help="...but only when in more than N documents (default 10)")
+    p.set_defaults(func=cmd_index_build)
+
+    p = isub.add_parser("add", help="add documents (an existing id is replaced)",
+                        description="Add documents to an index without rebuilding it; a document "
+                                    "whose id is already there replaces the old one.")
+    p.add_argument("index", metavar="INDEX", help="an existing index")
+    _add_source_options(p)
+    p.set_defaults(func=cmd_index_add)
+
+    p = isub.add_parser("remove", help="withdraw documents by id, without a rebuild",
+                        description="Remove documents by id. Nothing is re-sketched.")
+    p.add_argument("index", metavar="INDEX", help="an existing index")
+    p.add_argument("--id", nargs="+", required=True, metavar="ID", help="document ids to remove")
+    p.add_argument("--missing-ok", action="store_true", help="do not fail on ids that are not in the index")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=cmd_index_remove)
+
+    p = isub.add_parser("stats", help="documents, fingerprints, bytes, config of an index",
+                        description="Describe an index: counts, size, languages, config, policy.")
+    p.add_argument("index", metavar="INDEX", help="an existing index")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--ids", action="store_true", help="also list every document id")
+    p.add_argument("--verify", action="store_true", help="verify every file's checksum")
+    p.set_defaults(func=cmd_index_stats)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +365,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_normalize)
 
+    _add_index_commands(sub)
+
+    p = sub.add_parser("query", help="which protected documents a text resembles, how much, which lines",
+                       description="Query a protected index with a file or standard input. Prints "
+                                   "the Verdict: the matched documents with Jaccard, containment and "
+                                   "the copied passages with line ranges on both sides. Exit 0 allow, "
+                                   "1 block, 2 usage or input error.")
+    p.add_argument("index", metavar="INDEX", help="an index directory made by `dedupfilter index build`")
+    p.add_argument("file", metavar="FILE", nargs="?", default="-", help="the text to check (default: - , stdin)")
+    p.add_argument("--lang", help=LANG_HELP)
+    p.add_argument("--json", action="store_true", help="print the Verdict JSON")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="report at most N documents (default 10)")
+    g = p.add_argument_group("policy (default: the one stored in the index)")
+    g.add_argument("--min-match-tokens", type=int, metavar="T",
+                   help="block when a copied passage covers at least T normalized tokens")
+    g.add_argument("--jaccard-threshold", type=float, metavar="J", help="block at whole-document Jaccard J")
+    p.set_defaults(func=cmd_query)
+
     p = sub.add_parser("demo", help="run the built-in demonstration on this machine's standard library",
                        description="Take a real function from the Python standard library, disguise "
                                    "it (renamed, re-indented, comments and strings changed) inside a "
@@ -165,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "lang", None):
             args.lang = canonical_language(args.lang)
         return args.func(args)
-    except (InputError, UnknownLanguageError) as err:
+    except (InputError, UnknownLanguageError, IndexError_) as err:
         print(f"dedupfilter: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except ValueError as err:  # invalid settings from the config dataclasses

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._kernels import minhash as _minhash
 from ._kernels import shingle as _shingle
-from ._kernels import verify as _verify
+from ._kernels.passages import passages_by_doc
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
 from .normalize import TokenStream, normalize
@@ -83,10 +83,39 @@ def signatures(shingle_sets: Sequence[np.ndarray],
     return _minhash.minhash32_batch(flat, offsets, a, b).astype(np.uint32)
 
 
-def fingerprints(shingles: np.ndarray, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Winnowed (hashes, token positions) of a shingle array."""
-    positions = winnow(np.ascontiguousarray(shingles, dtype=np.uint64), config.window)
+def informative_mask(tokens: TokenStream, k: int) -> np.ndarray:
+    """Per k-gram: False when its tokens repeat with period 1 or 2.
+
+    Such k-grams (``STR , STR , STR ,``, ``NUM , NUM ,``, ``} } } }``) are
+    data tables and closing brackets: any two lists of literals share them
+    once literals are abstracted, so they are no evidence of copying and are
+    never used as fingerprints or looked up.
+    """
+    n = len(tokens)
+    m = _shingle.n_shingles(n, k)
+    comparisons = min(k, n) - 2
+    if comparisons < 1:
+        return np.ones(m, bool)
+    same = tokens.hashes[2:] == tokens.hashes[:-2]
+    cumulative = np.concatenate([[0], np.cumsum(same)])
+    starts = np.arange(m)
+    return (cumulative[starts + comparisons] - cumulative[starts]) != comparisons
+
+
+def fingerprints(shingles: np.ndarray, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle,
+                 informative: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Winnowed (hashes, token positions) of a shingle array, from informative k-grams only.
+
+    Uninformative k-grams are winnowed as the largest hash, so they are chosen
+    only where a whole window has nothing else, and then dropped: the
+    winnowing guarantee holds for every shared run of informative k-grams.
+    """
+    shingles = np.ascontiguousarray(shingles, dtype=np.uint64)
+    if informative is None or informative.all():
+        positions = winnow(shingles, config.window)
+    else:
+        positions = winnow(np.where(informative, shingles, np.uint64(2**64 - 1)), config.window)
+        positions = positions[informative[positions]]
     return shingles[positions], positions
 
 
@@ -101,6 +130,7 @@ class Sketch:
     tokens          the TokenStream (offsets into the original text)
     newlines        character offsets of "\\n" in the text, for line numbers
     shingles        uint64 hash of every k-gram (position = token index)
+    informative     bool per k-gram: False for periodic ones (see informative_mask)
     fp_hashes       winnowed fingerprints (subset of shingles)
     fp_positions    their token positions
     signature       MinHash signature (uint64, or uint32 for affine32)
@@ -110,6 +140,7 @@ class Sketch:
     tokens: TokenStream
     newlines: np.ndarray
     shingles: np.ndarray
+    informative: np.ndarray
     fp_hashes: np.ndarray
     fp_positions: np.ndarray
     signature: np.ndarray
@@ -145,8 +176,9 @@ def sketch(text: str | bytes, lang: str | None = None, config: SketchConfig = DE
 def sketch_tokens(tokens: TokenStream, newlines: np.ndarray,
                   config: SketchConfig = DEFAULT_SKETCH_CONFIG) -> Sketch:
     shingles = shingle_hashes(tokens, config.shingle)
-    fp_hashes, fp_positions = fingerprints(shingles, config.shingle)
-    return Sketch(tokens, newlines, shingles, fp_hashes, fp_positions,
+    informative = informative_mask(tokens, config.shingle.k)
+    fp_hashes, fp_positions = fingerprints(shingles, config.shingle, informative)
+    return Sketch(tokens, newlines, shingles, informative, fp_hashes, fp_positions,
                   signature(shingles, config.minhash), config)
 
 
@@ -164,11 +196,7 @@ class Passage:
     a_end: int
     b_start: int
     b_end: int
-    n_matches: int
-
-    @property
-    def n_tokens(self) -> int:
-        return self.a_end - self.a_start
+    n_tokens: int  # tokens of A covered by matching k-grams (bridged gaps not counted)
 
 
 @dataclass(frozen=True)
@@ -194,27 +222,64 @@ def set_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return (n_common / (ua.size + ub.size - n_common), n_common / ua.size, n_common / ub.size)
 
 
-def match_passages(a_hashes: np.ndarray, a_positions: np.ndarray, b_hashes: np.ndarray,
-                   b_positions: np.ndarray, k: int, gap: int, n_a_tokens: int, n_b_tokens: int
-                   ) -> tuple[Passage, ...]:
-    """Pair equal k-gram hashes of two texts and merge them into passages."""
-    pair_a, pair_b = _verify.pair_matches(
-        np.ascontiguousarray(a_hashes, np.uint64), np.ascontiguousarray(a_positions, np.int64),
-        np.ascontiguousarray(b_hashes, np.uint64), np.ascontiguousarray(b_positions, np.int64))
-    rows = _verify.merge_passages(pair_a, pair_b, k, gap, n_a_tokens, n_b_tokens)
-    return tuple(Passage(*map(int, row)) for row in rows)
+def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 1024
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Every (query index, table row) with equal hashes; ``table_hashes`` sorted.
+
+    At most ``max_hits`` rows per query hash: a k-gram that common is boilerplate.
+    """
+    lo = np.searchsorted(table_hashes, q_hashes, side="left")
+    hi = np.minimum(np.searchsorted(table_hashes, q_hashes, side="right"), lo + max_hits)
+    counts = hi - lo
+    n_hits = int(counts.sum())
+    q_index = np.repeat(np.arange(q_hashes.size, dtype=np.int64), counts)
+    first_of_run = np.repeat(np.cumsum(counts) - counts, counts)
+    rows = np.repeat(lo, counts) + (np.arange(n_hits, dtype=np.int64) - first_of_run)
+    return q_index, rows.astype(np.int64)
 
 
-def compare(a: Sketch, b: Sketch, gap: int = 8) -> Comparison:
+def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray, hit_hash: np.ndarray,
+                       k: int, gap: int, n_q_tokens: int) -> tuple[np.ndarray, np.ndarray]:
+    """Passages from k-gram hits (any order).
+
+    Returns rows (doc, q_start, q_end, first, last, tokens), ``first``/``last``
+    indexing the hits in the returned order. ``tokens`` is the evidence of
+    copying: the query tokens covered by matched k-grams, but at most the
+    number of *distinct* matched k-grams + k - 1, so repetitive code (thirteen
+    lines of ``self.x = None``) counts for what it is: one short pattern.
+    """
+    order = np.lexsort((hit_d, hit_q, hit_doc))
+    hit_doc, hit_q, hit_d, hit_hash = hit_doc[order], hit_q[order], hit_d[order], hit_hash[order]
+    # How many hits of the same document share each hit's diagonal.
+    _, inverse, counts = np.unique(np.stack([hit_doc, hit_d - hit_q]), axis=1, return_inverse=True,
+                                   return_counts=True)
+    weight = counts[inverse.reshape(-1)].astype(np.int64)
+    rows, hit_passage = passages_by_doc(hit_doc, hit_q, hit_d, weight, k, gap, n_q_tokens)
+    paired = hit_passage >= 0
+    distinct = np.unique(np.stack([hit_passage[paired], hit_hash[paired].view(np.int64)]), axis=1)[0]
+    n_distinct = np.bincount(distinct, minlength=rows.shape[0])
+    rows[:, 5] = np.minimum(rows[:, 5], n_distinct + k - 1)
+    return rows, order
+
+
+def compare(a: Sketch, b: Sketch, gap: int = 16) -> Comparison:
     """Jaccard and containment both ways over all k-grams, and the matched passages."""
     if a.config.fingerprint != b.config.fingerprint:
         raise ValueError("sketches were built with different configs; rebuild one of them")
     jaccard, cont_a, cont_b = set_overlap(a.shingles, b.shingles)
-    passages = ()
+    passages: tuple[Passage, ...] = ()
     if cont_a > 0:
-        passages = match_passages(a.shingles, np.arange(a.shingles.size), b.shingles,
-                                  np.arange(b.shingles.size), a.config.shingle.k, gap,
-                                  a.n_tokens, b.n_tokens)
+        a_pos = np.flatnonzero(a.informative)
+        b_pos = np.flatnonzero(b.informative)
+        b_order = b_pos[np.argsort(b.shingles[b_pos], kind="stable")]
+        q_index, rows = lookup_hits(a.shingles[a_pos], b.shingles[b_order])
+        hit_d = b_order[rows].astype(np.int64)
+        k = a.config.shingle.k
+        found, order = passages_from_hits(np.zeros(q_index.size, np.int64), a_pos[q_index], hit_d,
+                                          a.shingles[a_pos[q_index]], k, gap, a.n_tokens)
+        hit_d = hit_d[order]
+        passages = tuple(Passage(q0, q1, int(hit_d[first]), min(int(hit_d[last]) + k, b.n_tokens), n)
+                         for _, q0, q1, first, last, n in found.tolist())
     return Comparison(jaccard, cont_a, cont_b, passages)
 
 
@@ -226,6 +291,7 @@ def sketch_many(texts: Iterable[str], lang: str | None = None,
     sigs = signatures(shingle_sets, config.minhash)
     out = []
     for (tokens, newlines), shingles, sig in zip(streams, shingle_sets, sigs):
-        fp_hashes, fp_positions = fingerprints(shingles, config.shingle)
-        out.append(Sketch(tokens, newlines, shingles, fp_hashes, fp_positions, sig, config))
+        informative = informative_mask(tokens, config.shingle.k)
+        fp_hashes, fp_positions = fingerprints(shingles, config.shingle, informative)
+        out.append(Sketch(tokens, newlines, shingles, informative, fp_hashes, fp_positions, sig, config))
     return out

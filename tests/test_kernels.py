@@ -68,11 +68,15 @@ def test_winnow_matches_brute_force(hashes, w):
 @settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_winnowing_guarantee(data):
-    """Any shared run of at least w + k - 1 tokens yields a shared fingerprint."""
+    """Any shared run of at least w + k - 1 tokens yields a shared fingerprint.
+
+    (The run's tokens are distinct, so its k-grams are informative: periodic
+    k-grams are never fingerprints, see test_periodic_kgrams_are_not_fingerprints.)"""
     k = data.draw(st.integers(1, 6))
     w = data.draw(st.integers(1, 8))
     t = w + k - 1
-    shared = data.draw(hnp.arrays(np.uint64, st.integers(t, t + 10), elements=st.integers(0, 2**64 - 1)))
+    shared = data.draw(hnp.arrays(np.uint64, st.integers(t, t + 10), elements=st.integers(0, 2**64 - 1),
+                                  unique=True))
     left_a = data.draw(u64)
     right_a = data.draw(u64)
     left_b = data.draw(u64)
@@ -86,6 +90,20 @@ def test_winnowing_guarantee(data):
     a = np.concatenate([left_a, shared, right_a])
     b = np.concatenate([left_b, shared, right_b])
     assert fingerprint_set(a) & fingerprint_set(b)
+
+
+def test_periodic_kgrams_are_not_fingerprints():
+    from dedupfilter.sketch import informative_mask
+
+    rng = np.random.default_rng(1)
+    table = np.tile(rng.integers(0, 2**63, 2, dtype=np.uint64), 40)  # STR , STR , ...
+    code = rng.integers(0, 2**63, 30, dtype=np.uint64)
+    tokens = np.concatenate([code, table, code[::-1]])
+    s = sketch_of(tokens, ShingleConfig(k=8, window=4))
+    mask = informative_mask(s.tokens, 8)
+    assert not mask[35:100].any() and mask[:20].all()
+    assert not np.isin(s.fp_positions, np.arange(31, 103)).any()
+    assert s.fp_positions.size > 5
 
 
 def sketch_of(token_hashes, config: ShingleConfig):

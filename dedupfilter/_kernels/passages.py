@@ -1,0 +1,86 @@
+"""Grouping k-gram hits into copied passages, per document."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import jit
+
+
+OPEN_PASSAGES = 8
+
+
+@jit
+def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
+    """Merge k-gram hits into passages, document by document.
+
+    Hits are sorted by (doc, query position, doc position); ``hit_d`` holds
+    token positions in the document and ``hit_weight`` how many hits of that
+    document share the hit's diagonal (d - q). Where a query position hits
+    several places in one document (a repeated k-gram), the place on the most
+    supported diagonal is kept, so a copy pairs with its original rather than
+    with an earlier repetition. A pair extends, among the last OPEN_PASSAGES
+    passages, one it follows by at most ``gap`` query tokens and whose
+    diagonal it shifts by at most ``gap`` (insertions and deletions), the
+    one whose diagonal it continues most closely; a stray pair in between (a
+    k-gram repeated elsewhere) thus does not cut a passage in two. Returns
+    int64 rows: doc, q_start, q_end (exclusive), indices of the hits with
+    the lowest and the highest document position, and the number of query
+    tokens covered by the matched k-grams (gaps bridged by ``gap`` excluded);
+    and for each hit the row it was paired into (-1: not paired).
+    """
+    n = hit_doc.shape[0]
+    out = np.empty((n, 8), np.int64)
+    hit_passage = np.full(n, -1, np.int64)
+    n_out = 0
+    i = 0
+    while i < n:
+        doc = hit_doc[i]
+        doc_first_row = n_out
+        while i < n and hit_doc[i] == doc:
+            q = hit_q[i]
+            best = i
+            j = i + 1
+            while j < n and hit_doc[j] == doc and hit_q[j] == q:
+                if hit_weight[j] > hit_weight[best]:
+                    best = j
+                j += 1
+            d = hit_d[best]
+            target = -1
+            target_shift = np.int64(0)
+            for r in range(n_out - 1, max(doc_first_row, n_out - OPEN_PASSAGES) - 1, -1):
+                row = out[r]
+                shift = abs((d - q) - (row[7] - row[6]))
+                if 0 < q - row[6] <= gap and shift <= gap:
+                    if target < 0 or shift < target_shift or (
+                            shift == target_shift and row[5] > out[target, 5]):
+                        target = r
+                        target_shift = shift
+            extended = target >= 0
+            if extended:
+                hit_passage[best] = target
+                row = out[target]
+                added = min(q + k, n_q_tokens) - max(row[6] + k, q)
+                if added > 0:
+                    row[5] += added
+                row[2] = min(q + k, n_q_tokens)
+                if d < hit_d[row[3]]:
+                    row[3] = best
+                if d >= hit_d[row[4]]:
+                    row[4] = best
+                row[6] = q
+                row[7] = d
+            if not extended:
+                hit_passage[best] = n_out
+                row = out[n_out]
+                row[0] = doc
+                row[1] = q
+                row[2] = min(q + k, n_q_tokens)
+                row[3] = best
+                row[4] = best
+                row[5] = min(q + k, n_q_tokens) - q
+                row[6] = q
+                row[7] = d
+                n_out += 1
+            i = j
+    return out[:n_out, :6].copy(), hit_passage

@@ -1,0 +1,438 @@
+"""ProtectedIndex: the protected corpus, indexed once, queried at serving time.
+
+Two structures answer a query (DESIGN.md):
+- LSH over MinHash signatures finds documents that are near-duplicates of
+  the query as a whole;
+- a fingerprint table (winnowed k-gram hash -> document, token position,
+  character and line offsets) finds local copies: every k-gram of the query
+  is looked up, hits are merged into passages per document, and passages
+  map back to exact characters and lines on both sides.
+Fingerprints in too many documents (boilerplate: license headers, common
+imports, main guards) and those of registered templates are ignored.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from .._kernels.lsh import band_keys
+from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
+from ..normalize import normalize
+from ..sketch import Sketch, lookup_hits, passages_from_hits, shingle_hashes, sketch
+from ..verdict import Match, Span, Verdict, decide
+from . import storage
+from .lsh import optimal_bands
+from .sketching import BatchSketch, sketch_batch, sketch_corpus
+from .storage import IndexError_, column
+
+MAX_HITS_PER_HASH = 1024  # a query k-gram hitting more places than this is boilerplate
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How an index is built. Stored in the manifest.
+
+    lsh_threshold: Jaccard at which LSH should find whole-document near-duplicates;
+    max_df_share / max_df_floor: a fingerprint found in more than
+        max(max_df_floor, max_df_share * n_docs) documents is boilerplate and ignored;
+    store_text: keep the documents' text in the index (off: only offsets are kept,
+        so a service can run without holding the protected content).
+    """
+
+    sketch: SketchConfig = DEFAULT_SKETCH_CONFIG
+    lsh_threshold: float = 0.8
+    max_df_share: float = 0.01
+    max_df_floor: int = 10
+    store_text: bool = False
+
+    def __post_init__(self):
+        if not 0.0 < self.lsh_threshold < 1.0:
+            raise ValueError("lsh_threshold must be in (0, 1)")
+        if not 0.0 < self.max_df_share <= 1.0:
+            raise ValueError("max_df_share must be in (0, 1]")
+        if self.max_df_floor < 1:
+            raise ValueError("max_df_floor must be at least 1")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["sketch"] = self.sketch.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IndexSettings":
+        return cls(**{**d, "sketch": SketchConfig.from_dict(d["sketch"])})
+
+    @property
+    def bands(self) -> tuple[int, int]:
+        return optimal_bands(self.lsh_threshold, self.sketch.minhash.num_perm)
+
+    def df_cutoff(self, n_docs: int) -> int:
+        return max(self.max_df_floor, math.ceil(self.max_df_share * n_docs))
+
+
+@dataclass
+class _Docs:
+    ids: list[str]
+    sources: list[str]
+    langs: list[str]
+    n_tokens: np.ndarray
+    n_chars: np.ndarray
+    texts: list[str] | None
+
+
+@dataclass
+class _Fingerprints:
+    hash: np.ndarray
+    doc: np.ndarray
+    pos: np.ndarray
+    char_start: np.ndarray
+    char_end: np.ndarray
+    line_start: np.ndarray
+    line_end: np.ndarray
+
+    FIELDS = ("hash", "doc", "pos", "char_start", "char_end", "line_start", "line_end")
+
+    def take(self, idx: np.ndarray) -> "_Fingerprints":
+        return _Fingerprints(*(getattr(self, f)[idx] for f in self.FIELDS))
+
+    @classmethod
+    def concat(cls, parts: list["_Fingerprints"]) -> "_Fingerprints":
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.FIELDS))
+
+    @classmethod
+    def from_batch(cls, batch: BatchSketch, doc_offset: int) -> "_Fingerprints":
+        return cls(batch.fp_hash, batch.fp_doc + np.uint32(doc_offset), batch.fp_pos, batch.fp_char_start,
+                   batch.fp_char_end, batch.fp_line_start, batch.fp_line_end)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    return np.unique(np.asarray(values, np.uint64))
+
+
+def _contains(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    if sorted_values.size == 0:
+        return np.zeros(queries.shape, bool)
+    idx = np.searchsorted(sorted_values, queries)
+    idx[idx == sorted_values.size] = 0
+    return sorted_values[idx] == queries
+
+
+class ProtectedIndex:
+    """Open with ``ProtectedIndex.open(path)``; create with ``ProtectedIndex.build(...)``."""
+
+    def __init__(self, path: Path | None, settings: IndexSettings, policy: FilterPolicy, docs: _Docs,
+                 signatures: np.ndarray, fingerprints: _Fingerprints, templates: np.ndarray,
+                 ignored: np.ndarray | None = None, band_table: tuple[np.ndarray, np.ndarray] | None = None,
+                 manifest: dict | None = None):
+        self.path = path
+        self.settings = settings
+        self.policy = policy
+        self.docs = docs
+        self.signatures = signatures
+        self.fp = fingerprints
+        self.templates = templates
+        self.ignored = ignored if ignored is not None else self._compute_ignored()
+        self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
+        self.manifest = manifest or {}
+
+    # --- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls, settings: IndexSettings = IndexSettings(), policy: FilterPolicy = DEFAULT_POLICY
+              ) -> "ProtectedIndex":
+        num_perm = settings.sketch.minhash.num_perm
+        dtype = np.uint64 if settings.sketch.minhash.scheme == "affine64" else np.uint32
+        fp = _Fingerprints(np.empty(0, np.uint64), *(np.empty(0, np.uint32) for _ in range(2)),
+                           np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.uint32),
+                           np.empty(0, np.uint32))
+        docs = _Docs([], [], [], np.empty(0, np.int64), np.empty(0, np.int64),
+                     [] if settings.store_text else None)
+        return cls(None, settings, policy, docs, np.empty((0, num_perm), dtype), fp, np.empty(0, np.uint64))
+
+    def with_documents(self, documents: Iterable, batch_size: int = 256, n_workers: int | None = None,
+                       on_batch=None) -> tuple["ProtectedIndex", dict]:
+        """A new index with ``documents`` added (a document with an existing id replaces it).
+
+        ``documents`` yields objects with doc_id, source, text and lang (lang may be None).
+        Returns the new index and counts {"added", "replaced"}.
+        """
+        ids, sources, texts_kept = [], [], []
+        batches_meta = []
+
+        def item_batches():
+            batch = []
+            for doc in documents:
+                ids.append(doc.doc_id)
+                sources.append(doc.source)
+                if self.settings.store_text:
+                    texts_kept.append(doc.text)
+                batch.append((doc.text, doc.lang, doc.source))
+                if len(batch) >= batch_size:
+                    batches_meta.append(len(batch))
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        parts = list(sketch_corpus(item_batches(), self.settings.sketch, n_workers, on_batch))
+        new = BatchSketch.concat(parts) if parts else sketch_batch([], self.settings.sketch)
+        # Last occurrence of an id wins, within the new documents and over the old ones.
+        last = {doc_id: i for i, doc_id in enumerate(ids)}
+        keep_new = np.array([last[doc_id] == i for i, doc_id in enumerate(ids)], bool)
+        replaced = set(ids) & set(self.docs.ids)
+        base = self.without_ids(replaced) if replaced else self
+        n_old = len(base.docs.ids)
+        remap = np.cumsum(keep_new) - 1
+        fp_new = _Fingerprints.from_batch(new, 0)
+        fp_new = fp_new.take(np.flatnonzero(keep_new[fp_new.doc]))
+        fp_new.doc = (remap[fp_new.doc] + n_old).astype(np.uint32)
+        sel = np.flatnonzero(keep_new)
+        docs = _Docs(base.docs.ids + [ids[i] for i in sel], base.docs.sources + [sources[i] for i in sel],
+                     base.docs.langs + [new.langs[i] for i in sel],
+                     np.concatenate([base.docs.n_tokens, new.n_tokens[sel]]),
+                     np.concatenate([base.docs.n_chars, new.n_chars[sel]]),
+                     (base.docs.texts + [texts_kept[i] for i in sel]) if self.settings.store_text else None)
+        signatures = np.concatenate([base.signatures, new.signatures[sel].astype(base.signatures.dtype)])
+        fp = _Fingerprints.concat([base.fp, fp_new])
+        fp = fp.take(np.argsort(fp.hash, kind="stable"))
+        index = ProtectedIndex(self.path, self.settings, self.policy, docs, signatures, fp, self.templates)
+        return index, {"added": int(keep_new.sum()) - len(replaced), "replaced": len(replaced),
+                       "duplicate_ids_in_input": int((~keep_new).sum())}
+
+    def without_ids(self, doc_ids: Iterable[str]) -> "ProtectedIndex":
+        """A new index without the given documents (no re-sketching)."""
+        drop = set(doc_ids)
+        keep = np.array([doc_id not in drop for doc_id in self.docs.ids], bool)
+        remap = (np.cumsum(keep) - 1).astype(np.uint32)
+        fp = self.fp.take(np.flatnonzero(keep[self.fp.doc]) if self.fp.doc.size else np.empty(0, np.int64))
+        fp.doc = remap[fp.doc] if fp.doc.size else fp.doc
+        sel = np.flatnonzero(keep)
+        d = self.docs
+        docs = _Docs([d.ids[i] for i in sel], [d.sources[i] for i in sel], [d.langs[i] for i in sel],
+                     d.n_tokens[sel], d.n_chars[sel], [d.texts[i] for i in sel] if d.texts is not None else None)
+        return ProtectedIndex(self.path, self.settings, self.policy, docs, self.signatures[sel], fp,
+                              self.templates)
+
+    def with_templates(self, texts: Iterable[tuple[str, str | None]]) -> "ProtectedIndex":
+        """A new index that ignores every k-gram of the given (text, lang) templates."""
+        hashes = [shingle_hashes(normalize(text, lang), self.settings.sketch.shingle) for text, lang in texts]
+        templates = _sorted_unique(np.concatenate([self.templates, *hashes]))
+        return ProtectedIndex(self.path, self.settings, self.policy, self.docs, self.signatures, self.fp,
+                              templates)
+
+    def _compute_ignored(self) -> np.ndarray:
+        """Boilerplate: hashes in more documents than the cutoff, plus templates."""
+        n_docs = len(self.docs.ids)
+        common = np.empty(0, np.uint64)
+        if self.fp.hash.size:
+            pairs = np.unique(np.stack([self.fp.hash, self.fp.doc.astype(np.uint64)]), axis=1)
+            hashes, df = np.unique(pairs[0], return_counts=True)
+            common = hashes[df > self.settings.df_cutoff(n_docs)]
+        return _sorted_unique(np.concatenate([common, self.templates]))
+
+    def _compute_bands(self) -> tuple[np.ndarray, np.ndarray]:
+        n_bands, rows = self.settings.bands
+        n_docs = self.signatures.shape[0]
+        keys = band_keys(np.ascontiguousarray(self.signatures), n_bands, rows).T  # (n_bands, n_docs)
+        order = np.argsort(keys, axis=1, kind="stable")
+        return (np.take_along_axis(keys, order, axis=1).copy(),
+                order.astype(np.uint32).reshape(n_bands, n_docs))
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> "ProtectedIndex":
+        """Write this index as the new current version of ``path`` (atomic)."""
+        path = Path(path)
+        d = self.docs
+        num_perm = self.signatures.shape[1]
+        sig_values = pa.array(self.signatures.reshape(-1))
+        tables = {
+            "docs": pa.table({"doc_id": pa.array(d.ids, pa.string()), "source": pa.array(d.sources, pa.string()),
+                              "lang": pa.array(d.langs, pa.string()), "n_tokens": d.n_tokens,
+                              "n_chars": d.n_chars}),
+            "signatures": pa.table({"signature": pa.FixedSizeListArray.from_arrays(sig_values, num_perm)}),
+            "bands": pa.table({"key": self.band_keys.reshape(-1), "doc": self.band_docs.reshape(-1)}),
+            "fingerprints": pa.table({f: getattr(self.fp, f) for f in _Fingerprints.FIELDS}),
+            "ignored": pa.table({"hash": self.ignored}),
+            "templates": pa.table({"hash": self.templates}),
+        }
+        if d.texts is not None:
+            tables["text"] = pa.table({"text": pa.array(d.texts, pa.large_string())})
+        n_bands, rows = self.settings.bands
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        manifest = {
+            "created": self.manifest.get("created", now), "updated": now,
+            "settings": self.settings.to_dict(), "config_fingerprint": self.settings.sketch.fingerprint,
+            "policy": self.policy.to_dict(), "lsh": {"bands": n_bands, "rows": rows},
+            "counts": {"documents": len(d.ids), "fingerprints": int(self.fp.hash.size),
+                       "ignored_hashes": int(self.ignored.size), "template_hashes": int(self.templates.size),
+                       "tokens": int(d.n_tokens.sum()), "chars": int(d.n_chars.sum())},
+        }
+        version = storage.commit_version(path, tables, manifest)
+        return ProtectedIndex.open(path, verify=False) if version else self
+
+    @classmethod
+    def open(cls, path: str | Path, verify: bool = True) -> "ProtectedIndex":
+        """Open an index memory-mapped. ``verify`` checks every file's checksum (fast: xxh3)."""
+        path = Path(path)
+        version = storage.current_version_dir(path)
+        manifest = storage.read_manifest(version)
+        try:
+            settings = IndexSettings.from_dict(manifest["settings"])
+            policy = FilterPolicy(**manifest["policy"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise IndexError_(f"{path}: manifest has invalid settings ({err}); rebuild the index") from None
+        if settings.sketch.fingerprint != manifest.get("config_fingerprint"):
+            raise IndexError_(f"{path}: built by an incompatible dedupfilter (config fingerprint "
+                              f"{manifest.get('config_fingerprint')} != {settings.sketch.fingerprint}); "
+                              "rebuild the index")
+        tables = storage.open_tables(version, manifest, verify)
+        try:
+            t = tables["docs"]
+            n_docs = t.num_rows
+            counts = manifest["counts"]
+            if n_docs != counts["documents"] or tables["fingerprints"].num_rows != counts["fingerprints"]:
+                raise IndexError_(f"{path}: table sizes disagree with the manifest; the index is corrupt")
+            docs = _Docs(t.column("doc_id").to_pylist(), t.column("source").to_pylist(),
+                         t.column("lang").to_pylist(), column(t, "n_tokens"), column(t, "n_chars"),
+                         tables["text"].column("text").to_pylist() if "text" in tables else None)
+            sig_col = tables["signatures"].column("signature").combine_chunks()
+            num_perm = settings.sketch.minhash.num_perm
+            signatures = sig_col.values.to_numpy(zero_copy_only=False).reshape(n_docs, num_perm)
+            f = tables["fingerprints"]
+            fp = _Fingerprints(*(column(f, name) for name in _Fingerprints.FIELDS))
+            n_bands, _ = settings.bands
+            bands = (column(tables["bands"], "key").reshape(n_bands, n_docs),
+                     column(tables["bands"], "doc").reshape(n_bands, n_docs))
+            ignored = column(tables["ignored"], "hash")
+            templates = column(tables["templates"], "hash")
+        except (KeyError, ValueError, pa.ArrowException) as err:
+            raise IndexError_(f"{path}: unexpected table layout ({err}); the index is corrupt") from None
+        return cls(path, settings, policy, docs, signatures, fp, templates, ignored, bands, manifest)
+
+    # --- querying ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.docs.ids)
+
+    def sketch(self, text: str, lang: str | None = None, path: str | None = None) -> Sketch:
+        return sketch(text, lang, self.settings.sketch, path=path)
+
+    def query(self, text: str, lang: str | None = None, *, top: int = 10, policy: FilterPolicy | None = None,
+              path: str | None = None, config: SketchConfig | None = None) -> Verdict:
+        """The Verdict for ``text``: matched documents with scores, spans and line ranges."""
+        if config is not None and config.fingerprint != self.settings.sketch.fingerprint:
+            raise ValueError(f"query config {config.fingerprint} differs from the index's "
+                             f"{self.settings.sketch.fingerprint}; query with the index's config")
+        policy = policy or self.policy
+        return decide(self.matches(self.sketch(text, lang, path), policy)[:top], policy)
+
+    def matches(self, query: Sketch, policy: FilterPolicy | None = None) -> list[Match]:
+        """Every protected document the query copies from (passages) or nearly duplicates (LSH)."""
+        policy = policy or self.policy
+        if len(self) == 0 or query.n_tokens == 0:
+            return []
+        min_span = self.settings.sketch.shingle.guaranteed_match_tokens
+        by_doc = self._local_matches(query, policy)
+        jaccard = {}
+        for doc in set(by_doc) | set(self._lsh_candidates(query)):
+            jaccard[doc] = float(np.count_nonzero(self.signatures[doc] == query.signature)) / query.signature.size
+        matches = []
+        for doc, j in jaccard.items():
+            spans = [s for s in by_doc.get(doc, []) if s[0].tokens >= min_span]
+            if not spans and j < 0.5 * policy.jaccard_threshold:
+                continue
+            matches.append(self._match(doc, j, spans, query))
+        return sorted(matches, key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
+
+    def _lsh_candidates(self, query: Sketch) -> set[int]:
+        n_bands, rows = self.settings.bands
+        keys = band_keys(np.ascontiguousarray(query.signature[None, :]), n_bands, rows)[0]
+        found = set()
+        for band in range(n_bands):
+            band_keys_sorted = self.band_keys[band]
+            lo = np.searchsorted(band_keys_sorted, keys[band], side="left")
+            hi = np.searchsorted(band_keys_sorted, keys[band], side="right")
+            found.update(self.band_docs[band][lo:hi].tolist())
+        return found
+
+    def _local_matches(self, query: Sketch, policy: FilterPolicy) -> dict[int, list[tuple[Span, int]]]:
+        """Spans per document from fingerprint hits: {doc: [(span, doc tokens covered)]}."""
+        q_pos = np.flatnonzero(query.informative & ~_contains(self.ignored, query.shingles))
+        q_index, hit_row = lookup_hits(query.shingles[q_pos], self.fp.hash, MAX_HITS_PER_HASH)
+        if hit_row.size == 0:
+            return {}
+        k = self.settings.sketch.shingle.k
+        rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), q_pos[q_index],
+                                         self.fp.pos[hit_row].astype(np.int64), self.fp.hash[hit_row], k,
+                                         policy.gap, query.n_tokens)
+        hit_row = hit_row[order]
+        out: dict[int, list[tuple[Span, int]]] = {}
+        starts, ends = query.tokens.starts, query.tokens.ends
+        for doc, q_start, q_end, first, last, covered in rows.tolist():
+            r0, r1 = hit_row[first], hit_row[last]
+            qs, qe = int(starts[q_start]), int(ends[q_end - 1])
+            span = Span(qs, qe, int(self.fp.char_start[r0]), int(self.fp.char_end[r1]),
+                        (query.line_of(qs), query.line_of(max(qs, qe - 1))),
+                        (int(self.fp.line_start[r0]), int(self.fp.line_end[r1])), covered)
+            doc_tokens = int(self.fp.pos[r1]) + k - int(self.fp.pos[r0])
+            out.setdefault(doc, []).append((span, doc_tokens))
+        return out
+
+    def _match(self, doc: int, jaccard: float, spans: list[tuple[Span, int]], query: Sketch) -> Match:
+        covered_query = np.zeros(query.n_tokens, bool)
+        for span, _ in spans:
+            i0 = np.searchsorted(query.tokens.starts, span.query_start)
+            i1 = np.searchsorted(query.tokens.ends, span.query_end, side="right")
+            covered_query[i0:i1] = True
+        n_doc_tokens = max(int(self.docs.n_tokens[doc]), 1)
+        cont_q = float(covered_query.mean()) if query.n_tokens else 0.0
+        cont_d = min(1.0, sum(t for _, t in spans) / n_doc_tokens)
+        return Match(self.docs.ids[doc], self.docs.sources[doc], jaccard, max(cont_q, cont_d), cont_q, cont_d,
+                     tuple(sorted((s for s, _ in spans), key=lambda s: s.query_start)))
+
+    def stats(self) -> dict:
+        langs: dict[str, int] = {}
+        for lang in self.docs.langs:
+            langs[lang] = langs.get(lang, 0) + 1
+        n_bands, rows = self.settings.bands
+        on_disk = 0
+        if self.path is not None:
+            version = storage.current_version_dir(self.path)
+            on_disk = sum(p.stat().st_size for p in version.iterdir())
+        return {
+            "path": str(self.path) if self.path else None,
+            "documents": len(self), "fingerprints": int(self.fp.hash.size),
+            "ignored_hashes": int(self.ignored.size), "template_hashes": int(self.templates.size),
+            "tokens": int(self.docs.n_tokens.sum()), "chars": int(self.docs.n_chars.sum()),
+            "bytes_on_disk": on_disk, "languages": dict(sorted(langs.items())),
+            "stores_text": self.docs.texts is not None,
+            "config": self.settings.sketch.to_dict(), "config_fingerprint": self.settings.sketch.fingerprint,
+            "lsh": {"threshold": self.settings.lsh_threshold, "bands": n_bands, "rows": rows},
+            "df_cutoff_documents": self.settings.df_cutoff(len(self)),
+            "policy": self.policy.to_dict(),
+            "created": self.manifest.get("created"), "updated": self.manifest.get("updated"),
+        }
+
+    def text_of(self, doc_id: str) -> str | None:
+        if self.docs.texts is None:
+            return None
+        return self.docs.texts[self.docs.ids.index(doc_id)]
+
+
+def build_index(path: str | Path, documents: Iterable, settings: IndexSettings = IndexSettings(),
+                policy: FilterPolicy = DEFAULT_POLICY, templates: Sequence[tuple[str, str | None]] = (),
+                n_workers: int | None = None, on_batch=None) -> tuple[ProtectedIndex, dict]:
+    """Build a new index at ``path`` from documents (replacing any index there, atomically)."""
+    index = ProtectedIndex.empty(settings, policy)
+    if templates:
+        index = index.with_templates(templates)
+    index, counts = index.with_documents(documents, n_workers=n_workers, on_batch=on_batch)
+    return index.save(path), counts
