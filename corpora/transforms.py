@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import io
 import keyword
+import textwrap
 import tokenize
 
 
@@ -16,7 +17,7 @@ def defined_names(source: str) -> set[str]:
     """Names the source itself defines: functions, classes, parameters,
     assigned variables, loop targets and attributes assigned on objects."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(ast.parse(textwrap.dedent(source))):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, ast.arg):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_POLICY, FilterPolicy, MinHashConfig, ShingleConfig, SketchConfig
+from .index.sketching import default_workers
 from .index.storage import IndexError_
 from .io import InputError, TextInput, read_text
 from .normalize import LANGUAGES, TEXT, canonical_language, resolve_language
@@ -281,8 +282,8 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", help="language of documents whose language is not otherwise known; " + LANG_HELP)
     p.add_argument("--ignore", nargs="+", metavar="FILE", default=[],
                    help="template or base code whose k-grams never count as copies")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="processes for sketching (default: one per core)")
+    p.add_argument("--workers", type=int, default=default_workers(), metavar="N",
+                   help="processes for sketching (default: one per core, %(default)s here)")
     p.add_argument("--json", action="store_true", help="print a JSON summary; no progress bar")
 
 

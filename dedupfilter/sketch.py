@@ -238,27 +238,38 @@ def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 
     return q_index, rows.astype(np.int64)
 
 
-def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray, hit_hash: np.ndarray,
-                       k: int, gap: int, n_q_tokens: int) -> tuple[np.ndarray, np.ndarray]:
-    """Passages from k-gram hits (any order).
+def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray, q_shingles: np.ndarray,
+                       k: int, gap: int, min_tokens: int = 0, evidence: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Passages from k-gram hits (any order) of a query with k-gram hashes ``q_shingles``.
 
     Returns rows (doc, q_start, q_end, first, last, tokens), ``first``/``last``
     indexing the hits in the returned order. ``tokens`` is the evidence of
-    copying: the query tokens covered by matched k-grams, but at most the
-    number of *distinct* matched k-grams + k - 1, so repetitive code (thirteen
-    lines of ``self.x = None``) counts for what it is: one short pattern.
+    copying: the query tokens covered by matched k-grams, but for passages
+    of at least ``min_tokens`` at most the number of *distinct* query
+    k-grams in the passage that count as ``evidence`` (default: all) + k - 1.
+    Repetitive code (thirteen lines of ``self.x = None``) thus counts for what
+    it is, one short pattern, and boilerplate k-grams extend a passage
+    without being evidence of copying.
     """
+    n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
     order = np.lexsort((hit_d, hit_q, hit_doc))
-    hit_doc, hit_q, hit_d, hit_hash = hit_doc[order], hit_q[order], hit_d[order], hit_hash[order]
+    hit_doc, hit_q, hit_d = hit_doc[order], hit_q[order], hit_d[order]
     # How many hits of the same document share each hit's diagonal.
     _, inverse, counts = np.unique(np.stack([hit_doc, hit_d - hit_q]), axis=1, return_inverse=True,
                                    return_counts=True)
     weight = counts[inverse.reshape(-1)].astype(np.int64)
-    rows, hit_passage = passages_by_doc(hit_doc, hit_q, hit_d, weight, k, gap, n_q_tokens)
-    paired = hit_passage >= 0
-    distinct = np.unique(np.stack([hit_passage[paired], hit_hash[paired].view(np.int64)]), axis=1)[0]
-    n_distinct = np.bincount(distinct, minlength=rows.shape[0])
-    rows[:, 5] = np.minimum(rows[:, 5], n_distinct + k - 1)
+    # A hit alone on its diagonal is a k-gram that happens to recur, not part of a copy:
+    # any copied run of w + k - 1 tokens or more puts at least two hits on one diagonal.
+    supported = weight >= 2
+    order, hit_doc, hit_q, hit_d, weight = (a[supported] for a in (order, hit_doc, hit_q, hit_d, weight))
+    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, k, gap, max(n_q_tokens, 1))
+    for r in np.flatnonzero(rows[:, 5] >= min_tokens):
+        q_start, q_end = rows[r, 1], rows[r, 2]
+        window = slice(q_start, max(q_end - k + 1, q_start + 1))
+        counted = q_shingles[window] if evidence is None else q_shingles[window][evidence[window]]
+        n_distinct = np.unique(counted).size
+        rows[r, 5] = min(rows[r, 5], n_distinct + k - 1 if n_distinct else 0)
     return rows, order
 
 
@@ -276,7 +287,7 @@ def compare(a: Sketch, b: Sketch, gap: int = 16) -> Comparison:
         hit_d = b_order[rows].astype(np.int64)
         k = a.config.shingle.k
         found, order = passages_from_hits(np.zeros(q_index.size, np.int64), a_pos[q_index], hit_d,
-                                          a.shingles[a_pos[q_index]], k, gap, a.n_tokens)
+                                          a.shingles, k, gap, evidence=a.informative)
         hit_d = hit_d[order]
         passages = tuple(Passage(q0, q1, int(hit_d[first]), min(int(hit_d[last]) + k, b.n_tokens), n)
                          for _, q0, q1, first, last, n in found.tolist())

@@ -26,12 +26,10 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
     k-gram repeated elsewhere) thus does not cut a passage in two. Returns
     int64 rows: doc, q_start, q_end (exclusive), indices of the hits with
     the lowest and the highest document position, and the number of query
-    tokens covered by the matched k-grams (gaps bridged by ``gap`` excluded);
-    and for each hit the row it was paired into (-1: not paired).
+    tokens covered by the matched k-grams (gaps bridged by ``gap`` excluded).
     """
     n = hit_doc.shape[0]
     out = np.empty((n, 8), np.int64)
-    hit_passage = np.full(n, -1, np.int64)
     n_out = 0
     i = 0
     while i < n:
@@ -58,7 +56,6 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
                         target_shift = shift
             extended = target >= 0
             if extended:
-                hit_passage[best] = target
                 row = out[target]
                 added = min(q + k, n_q_tokens) - max(row[6] + k, q)
                 if added > 0:
@@ -71,7 +68,6 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
                 row[6] = q
                 row[7] = d
             if not extended:
-                hit_passage[best] = n_out
                 row = out[n_out]
                 row[0] = doc
                 row[1] = q
@@ -83,4 +79,4 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
                 row[7] = d
                 n_out += 1
             i = j
-    return out[:n_out, :6].copy(), hit_passage
+    return out[:n_out, :6].copy()

@@ -156,12 +156,13 @@ class ProtectedIndex:
                      [] if settings.store_text else None)
         return cls(None, settings, policy, docs, np.empty((0, num_perm), dtype), fp, np.empty(0, np.uint64))
 
-    def with_documents(self, documents: Iterable, batch_size: int = 256, n_workers: int | None = None,
+    def with_documents(self, documents: Iterable, batch_size: int = 256, n_workers: int = 1,
                        on_batch=None) -> tuple["ProtectedIndex", dict]:
         """A new index with ``documents`` added (a document with an existing id replaces it).
 
         ``documents`` yields objects with doc_id, source, text and lang (lang may be None).
-        Returns the new index and counts {"added", "replaced"}.
+        ``n_workers`` > 1 sketches in worker processes (see ``sketch_corpus``).
+        Returns the new index and counts {"added", "replaced", "duplicate_ids_in_input"}.
         """
         ids, sources, texts_kept = [], [], []
         batches_meta = []
@@ -340,9 +341,12 @@ class ProtectedIndex:
         if len(self) == 0 or query.n_tokens == 0:
             return []
         min_span = self.settings.sketch.shingle.guaranteed_match_tokens
-        by_doc = self._local_matches(query, policy)
+        usable = query.informative & ~_contains(self.ignored, query.shingles)
+        by_doc = self._local_matches(query, usable, policy)
+        # A query made of boilerplate and templates is no near-duplicate of anything.
+        candidates = self._lsh_candidates(query) if usable.sum() >= policy.min_match_tokens else set()
         jaccard = {}
-        for doc in set(by_doc) | set(self._lsh_candidates(query)):
+        for doc in set(by_doc) | candidates:
             jaccard[doc] = float(np.count_nonzero(self.signatures[doc] == query.signature)) / query.signature.size
         matches = []
         for doc, j in jaccard.items():
@@ -363,16 +367,31 @@ class ProtectedIndex:
             found.update(self.band_docs[band][lo:hi].tolist())
         return found
 
-    def _local_matches(self, query: Sketch, policy: FilterPolicy) -> dict[int, list[tuple[Span, int]]]:
-        """Spans per document from fingerprint hits: {doc: [(span, doc tokens covered)]}."""
-        q_pos = np.flatnonzero(query.informative & ~_contains(self.ignored, query.shingles))
-        q_index, hit_row = lookup_hits(query.shingles[q_pos], self.fp.hash, MAX_HITS_PER_HASH)
+    def _local_matches(self, query: Sketch, usable: np.ndarray, policy: FilterPolicy
+                       ) -> dict[int, list[tuple[Span, int]]]:
+        """Spans per document: {doc: [(span, doc tokens covered)]}.
+
+        Documents are found through the usable query k-grams (informative,
+        not boilerplate); in those documents, boilerplate k-grams also join
+        passages, so a common line inside a copied function does not cut it
+        in two, but only usable k-grams count as evidence.
+        """
+        q_usable = np.flatnonzero(usable)
+        q_index, hit_row = lookup_hits(query.shingles[q_usable], self.fp.hash, MAX_HITS_PER_HASH)
         if hit_row.size == 0:
             return {}
+        hit_q = q_usable[q_index]
+        candidates = np.unique(self.fp.doc[hit_row])
+        q_common = np.flatnonzero(query.informative & ~usable)
+        if q_common.size:
+            c_index, c_row = lookup_hits(query.shingles[q_common], self.fp.hash, MAX_HITS_PER_HASH)
+            in_candidates = _contains(candidates.astype(np.uint64), self.fp.doc[c_row].astype(np.uint64))
+            hit_q = np.concatenate([hit_q, q_common[c_index[in_candidates]]])
+            hit_row = np.concatenate([hit_row, c_row[in_candidates]])
         k = self.settings.sketch.shingle.k
-        rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), q_pos[q_index],
-                                         self.fp.pos[hit_row].astype(np.int64), self.fp.hash[hit_row], k,
-                                         policy.gap, query.n_tokens)
+        rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
+                                         self.fp.pos[hit_row].astype(np.int64), query.shingles, k, policy.gap,
+                                         self.settings.sketch.shingle.guaranteed_match_tokens, usable)
         hit_row = hit_row[order]
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
@@ -429,7 +448,7 @@ class ProtectedIndex:
 
 def build_index(path: str | Path, documents: Iterable, settings: IndexSettings = IndexSettings(),
                 policy: FilterPolicy = DEFAULT_POLICY, templates: Sequence[tuple[str, str | None]] = (),
-                n_workers: int | None = None, on_batch=None) -> tuple[ProtectedIndex, dict]:
+                n_workers: int = 1, on_batch=None) -> tuple[ProtectedIndex, dict]:
     """Build a new index at ``path`` from documents (replacing any index there, atomically)."""
     index = ProtectedIndex.empty(settings, policy)
     if templates:

@@ -93,13 +93,18 @@ def _worker_sketch(items, config):
     return sketch_batch(items, config, batch_signatures=False)
 
 
-def sketch_corpus(batches, config: SketchConfig, n_workers: int | None = None, on_batch=None):
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def sketch_corpus(batches, config: SketchConfig, n_workers: int = 1, on_batch=None):
     """Sketch an iterable of item batches, in order; ``on_batch(n_docs)`` reports progress.
 
-    Uses worker processes when more than one core is available (spawned, not
-    forked: numba's thread pool is not fork-safe).
+    ``n_workers`` > 1 runs batches in spawned worker processes (not forked:
+    numba's thread pool is not fork-safe). As with any spawning
+    multiprocessing code, a script that asks for workers must guard its entry
+    point with ``if __name__ == "__main__":``.
     """
-    n_workers = n_workers if n_workers is not None else (os.cpu_count() or 1)
     if n_workers <= 1:
         for items in batches:
             result = sketch_batch(items, config)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -83,8 +84,8 @@ def current_version_dir(root: Path) -> Path:
 def commit_version(root: Path, tables: dict[str, pa.Table], manifest: dict) -> Path:
     """Write a new version of the index and make it current."""
     root.mkdir(parents=True, exist_ok=True)
-    existing = sorted(p.name for p in root.glob("v[0-9]*") if p.is_dir() and not p.name.endswith(".tmp"))
-    number = int(existing[-1][1:]) + 1 if existing else 1
+    existing = [int(p.name[1:]) for p in root.iterdir() if p.is_dir() and re.fullmatch(r"v\d+", p.name)]
+    number = max(existing, default=0) + 1
     name = f"v{number:06d}"
     tmp = root / f"{name}.tmp-{os.getpid()}"
     if tmp.exists():
