@@ -1,33 +1,40 @@
 """The built-in demonstration, on this machine's own standard library.
 
-A real function is taken from a standard-library module, disguised the way
-a copier or a model would (names changed, re-indented, comments and strings
-reworded) and pasted into a prose answer. dedupfilter compares the answer
-with the protected module and reports the copied lines on both sides; an
-answer built around a function from another module passes.
+The protected corpus is this interpreter's standard library (code) and the
+Python reference's help topics (prose). Three model answers are checked:
+one pastes a real standard-library function disguised the way a copier or a
+model would (names changed, re-indented, comments and strings reworded),
+one quotes a reference paragraph with Unicode tricks, and one uses code from
+an installed third-party package. The first two are blocked with the
+protected document and its lines; the third passes.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+from pathlib import Path
 
-from corpora import Document, pydoc_topics, python_functions, stdlib_python
+from corpora import Document, pydoc_topics, python_functions, site_packages_python, stdlib_python
 from corpora.transforms import disguise
 
-from .compare import compare_texts
+from .index import ProtectedIndex, build_index
+from .index.sketching import default_workers
+from .progress import Progress
 from .verdict import Verdict
 
-PROTECTED_MODULE = "stdlib:textwrap.py"
+COPIED_MODULE = "stdlib:textwrap.py"
 COPIED_FUNCTION = "dedent"
-UNRELATED_MODULE = "stdlib:shlex.py"
+QUOTED_TOPIC = "pydoc:with"
+UNRELATED_PACKAGE = "site:datasketch/lsh.py"
 
 
-def _module(doc_id: str) -> Document:
-    for doc in stdlib_python():
+def _find(docs, doc_id: str) -> Document:
+    for doc in docs:
         if doc.doc_id == doc_id:
             return doc
-    raise SystemExit(f"dedupfilter demo: {doc_id} not found in this interpreter's standard library")
+    raise SystemExit(f"dedupfilter demo: {doc_id} not found on this machine")
 
 
 def _function(module: Document, name: str | None = None) -> Document:
@@ -37,49 +44,65 @@ def _function(module: Document, name: str | None = None) -> Document:
     raise SystemExit(f"dedupfilter demo: no function {name!r} in {module.doc_id}")
 
 
-def _answer(code: str) -> str:
-    prose = next(pydoc_topics()).text.strip().split("\n\n")[0]
-    return (f"Sure! Here is a helper that does what you asked.\n\n{prose}\n\n"
-            f"```python\n{code}```\n\nCall it on your text and print the result. Let me know if "
-            "you need anything else.\n")
+def _tricks(text: str) -> str:
+    """Upper case, Cyrillic look-alikes, zero-width spaces, full-width commas."""
+    return text.upper().replace("A", "\u0410").replace("E", "\u0415").replace(" ", " \u200b") \
+        .replace(",", "\uff0c")
 
 
-def _show(title: str, answer: str, verdict: Verdict, protected: Document) -> None:
+def answers() -> list[tuple[str, str]]:
+    copied = disguise(_function(_find(stdlib_python(), COPIED_MODULE), COPIED_FUNCTION).text)
+    paragraph = max(_find(pydoc_topics(), QUOTED_TOPIC).text.split("\n\n"), key=len)
+    unrelated = disguise(_function(_find(site_packages_python(), UNRELATED_PACKAGE)).text)
+    return [
+        ("disguised copy of textwrap.dedent()",
+         f"Sure! Here is a helper that strips common indentation.\n\n```python\n{copied}```\n\n"
+         "Call it on your text before printing it.\n"),
+        ("reference paragraph with Unicode tricks",
+         f"The manual explains it like this:\n\n{_tricks(paragraph)}\n\nHope that helps.\n"),
+        ("code from an installed package (not protected)",
+         f"You can band signatures like this:\n\n```python\n{unrelated}```\n"),
+    ]
+
+
+def _show(title: str, answer: str, verdict: Verdict) -> None:
     print(f"\n=== {title}")
     print(f"verdict: {verdict.action.upper()}   score {verdict.score:.2f}")
     print(f"reason:  {verdict.reason}")
-    for m in verdict.matches:
-        for s in m.spans:
-            if s.tokens < 30:
-                continue
-            print(f"  answer lines {s.query_lines[0]}-{s.query_lines[1]}  <->  {protected.source} "
-                  f"lines {s.doc_lines[0]}-{s.doc_lines[1]}  ({s.tokens} tokens)")
+    for m in verdict.matches[:1]:
+        for s in sorted(m.spans, key=lambda s: -s.tokens)[:1]:
+            print(f"  answer lines {s.query_lines[0]}-{s.query_lines[1]}  <->  {m.doc_id} lines "
+                  f"{s.doc_lines[0]}-{s.doc_lines[1]}  ({s.tokens} tokens)")
             excerpt = answer[s.query_start:s.query_end].splitlines()
-            for line in excerpt[:4]:
-                print(f"    | {line}")
-            if len(excerpt) > 4:
-                print(f"    | ... ({len(excerpt) - 4} more lines)")
+            for line in excerpt[:3]:
+                print(f"    | {line[:100]}")
+            if len(excerpt) > 3:
+                print(f"    | ... ({len(excerpt) - 3} more lines)")
 
 
-def run_demo(json_output: bool = False) -> int:
+def run_demo(index_path: str | None = None, json_output: bool = False) -> int:
     started = time.perf_counter()
-    protected = _module(PROTECTED_MODULE)
-    copied = disguise(_function(protected, COPIED_FUNCTION).text)
-    unrelated = disguise(_function(_module(UNRELATED_MODULE)).text)
-    copied_answer, clean_answer = _answer(copied), _answer(unrelated)
-    copied_verdict = compare_texts(copied_answer, protected.text, "markdown", reference_lang="python",
-                                   b_path=protected.source)
-    clean_verdict = compare_texts(clean_answer, protected.text, "markdown", reference_lang="python",
-                                  b_path=protected.source)
-    if json_output:
-        print(json.dumps({"case": "disguised copy", **copied_verdict.to_dict()}))
-        print(json.dumps({"case": "unrelated code", **clean_verdict.to_dict()}))
-    else:
-        print(f"protected: {protected.source} ({len(protected.text.splitlines())} lines)")
-        print(f"copied:    {COPIED_FUNCTION}() with every local name renamed, re-indented, comments "
-              "and strings reworded, inside a Markdown answer")
-        _show("answer with the disguised copy", copied_answer, copied_verdict, protected)
-        _show(f"answer with a function from {UNRELATED_MODULE}", clean_answer, clean_verdict, protected)
-        print(f"\n({time.perf_counter() - started:.1f} s, including first-run compilation)")
-    ok = (not copied_verdict.allowed) and clean_verdict.allowed
-    return 0 if ok else 1
+    with tempfile.TemporaryDirectory(prefix="dedupfilter-demo-") as tmp:
+        path = Path(index_path) if index_path else Path(tmp) / "stdlib-index"
+        if index_path and (path / "CURRENT").exists():
+            index = ProtectedIndex.open(path)
+        else:
+            docs = [*stdlib_python(), *pydoc_topics()]
+            with Progress("indexing the standard library", total=len(docs),
+                          enabled=None if not json_output else False) as progress:
+                index, _ = build_index(path, docs, n_workers=default_workers(), on_batch=progress.update)
+        built = time.perf_counter()
+        results = [(title, text, index.query(text)) for title, text in answers()]
+        if json_output:
+            for title, _, verdict in results:
+                print(json.dumps({"case": title, **verdict.to_dict()}))
+        else:
+            stats = index.stats()
+            print(f"protected: {stats['documents']} documents of this Python's standard library and help "
+                  f"topics, {stats['fingerprints']:,} fingerprints, {stats['bytes_on_disk'] / 1e6:.1f} MB "
+                  f"(indexed in {built - started:.1f} s)")
+            for title, text, verdict in results:
+                _show(title, text, verdict)
+            print(f"\n(3 answers checked in {time.perf_counter() - built:.2f} s)")
+    expected = ["block", "block", "allow"]
+    return 0 if [v.action for _, _, v in results] == expected else 1

@@ -190,3 +190,15 @@ def test_estimated_jaccard_within_minhash_error(stdlib_docs):
         assert abs(est - exact) <= 4 * np.sqrt(max(exact * (1 - exact), 1e-3) / config.num_perm) + 1e-9
         checked += 1
     assert checked >= 10
+
+
+def test_warm_up_compiles_every_kernel():
+    import dedupfilter
+    from dedupfilter._kernels import lsh, minhash, passages, shingle, tokenize, tokens, winnow
+
+    dedupfilter.warm_up()
+    for kernel in (tokenize.tokenize_prose, tokens.hash_ranges, tokens.backrefs_by_key,
+                   shingle.shingle_hashes, shingle.shingle_hashes_batch, winnow.winnow, minhash.minhash64,
+                   minhash.minhash32, minhash.minhash64_batch, minhash.minhash32_batch, lsh.band_keys,
+                   passages.passages_by_doc):
+        assert kernel.signatures, kernel.__name__

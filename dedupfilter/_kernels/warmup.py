@@ -1,0 +1,37 @@
+"""Compile (or load from numba's on-disk cache) every kernel before the first request.
+
+A service calls ``warm_up()`` at start so that no request pays JIT
+compilation; the types used here are the ones the wrappers pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import hashing, lsh, minhash, passages, shingle, tokenize, tokens, winnow
+
+
+def warm_up() -> None:
+    u8 = np.frombuffer(b"warm up", np.uint8)
+    u64 = np.arange(1, 9, dtype=np.uint64)
+    i64 = np.arange(8, dtype=np.int64)
+    seed = np.uint64(1)
+    hashing.xxh64(u8, 0, u8.size, seed)
+    cps = np.frombuffer("warm up".encode("utf-32-le"), np.uint32)
+    table_size = int(cps.max()) + 1
+    tokenize.tokenize_prose(cps, np.ones(table_size, np.uint8), np.arange(table_size, dtype=np.int32),
+                            np.ones(table_size, np.uint8), np.arange(table_size, dtype=np.uint32), seed)
+    tokens.hash_ranges(u8, i64[:2], i64[:2] + 1, seed)
+    tokens.backrefs_by_key(u64, np.ones(8, np.bool_))
+    backrefs = np.zeros(8, np.int32)
+    shingles = shingle.shingle_hashes(u64, backrefs, 3, seed)
+    shingle.shingle_hashes_batch(u64, backrefs, np.array([0, 8]), np.array([0, 6]), 3, seed)
+    winnow.winnow(shingles, 2)
+    offsets = np.array([0, shingles.size], np.int64)
+    for single, batch in ((minhash.minhash64, minhash.minhash64_batch),
+                          (minhash.minhash32, minhash.minhash32_batch)):
+        single(shingles, u64, u64)
+        signatures = batch(shingles, offsets, u64, u64)
+    lsh.band_keys(signatures, 2, 4)
+    lsh.band_keys(signatures.astype(np.uint32), 2, 4)
+    passages.passages_by_doc(np.zeros(8, np.int64), i64, i64, np.full(8, 2, np.int64), 3, 4, 10)
