@@ -245,13 +245,14 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
 
     Returns rows (doc, q_start, q_end, first, last, tokens), ``first``/``last``
     indexing the hits in the returned order. ``tokens`` is the evidence of
-    copying: the query tokens covered by matched k-grams, but for passages
-    of at least ``min_tokens`` at most the number of *distinct* query
-    k-grams in the passage that count as ``evidence`` (default: all) + k - 1.
-    Repetitive code (thirteen lines of ``self.x = None``) thus counts for what
-    it is, one short pattern, and boilerplate k-grams extend a passage
-    without being evidence of copying.
+    copying: the query tokens covered by matched k-grams that count as
+    ``evidence`` (a bool per query k-gram; default: all), and for passages of
+    at least ``min_tokens`` at most the number of *distinct* such k-grams in
+    the passage + k - 1. Repetitive code (thirteen lines of ``self.x = None``)
+    thus counts for what it is, one short pattern, and boilerplate k-grams
+    extend a passage without being evidence of copying.
     """
+    evidence = np.ones(q_shingles.size, bool) if evidence is None else evidence
     n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
     order = np.lexsort((hit_d, hit_q, hit_doc))
     hit_doc, hit_q, hit_d = hit_doc[order], hit_q[order], hit_d[order]
@@ -263,12 +264,10 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     # any copied run of w + k - 1 tokens or more puts at least two hits on one diagonal.
     supported = weight >= 2
     order, hit_doc, hit_q, hit_d, weight = (a[supported] for a in (order, hit_doc, hit_q, hit_d, weight))
-    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, k, gap, max(n_q_tokens, 1))
+    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, gap, max(n_q_tokens, 1))
     for r in np.flatnonzero(rows[:, 5] >= min_tokens):
-        q_start, q_end = rows[r, 1], rows[r, 2]
-        window = slice(q_start, max(q_end - k + 1, q_start + 1))
-        counted = q_shingles[window] if evidence is None else q_shingles[window][evidence[window]]
-        n_distinct = np.unique(counted).size
+        window = slice(rows[r, 1], max(rows[r, 2] - k + 1, rows[r, 1] + 1))
+        n_distinct = np.unique(q_shingles[window][evidence[window]]).size
         rows[r, 5] = min(rows[r, 5], n_distinct + k - 1 if n_distinct else 0)
     return rows, order
 

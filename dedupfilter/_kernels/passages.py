@@ -11,7 +11,7 @@ OPEN_PASSAGES = 8
 
 
 @jit
-def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
+def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, gap, n_q_tokens):
     """Merge k-gram hits into passages, document by document.
 
     Hits are sorted by (doc, query position, doc position); ``hit_d`` holds
@@ -26,10 +26,13 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
     k-gram repeated elsewhere) thus does not cut a passage in two. Returns
     int64 rows: doc, q_start, q_end (exclusive), indices of the hits with
     the lowest and the highest document position, and the number of query
-    tokens covered by the matched k-grams (gaps bridged by ``gap`` excluded).
+    tokens covered by the matched k-grams whose ``hit_evidence`` is set
+    (boilerplate k-grams join passages without counting; gaps bridged by
+    ``gap`` do not count either).
     """
     n = hit_doc.shape[0]
-    out = np.empty((n, 8), np.int64)
+    out = np.empty((n, 9), np.int64)
+    no_evidence_yet = np.int64(-(1 << 40))
     n_out = 0
     i = 0
     while i < n:
@@ -57,9 +60,11 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
             extended = target >= 0
             if extended:
                 row = out[target]
-                added = min(q + k, n_q_tokens) - max(row[6] + k, q)
-                if added > 0:
-                    row[5] += added
+                if hit_evidence[best]:
+                    added = min(q + k, n_q_tokens) - max(row[8] + k, q)
+                    if added > 0:
+                        row[5] += added
+                    row[8] = q
                 row[2] = min(q + k, n_q_tokens)
                 if d < hit_d[row[3]]:
                     row[3] = best
@@ -74,9 +79,10 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, k, gap, n_q_tokens):
                 row[2] = min(q + k, n_q_tokens)
                 row[3] = best
                 row[4] = best
-                row[5] = min(q + k, n_q_tokens) - q
+                row[5] = min(q + k, n_q_tokens) - q if hit_evidence[best] else 0
                 row[6] = q
                 row[7] = d
+                row[8] = q if hit_evidence[best] else no_evidence_yet
                 n_out += 1
             i = j
     return out[:n_out, :6].copy()
