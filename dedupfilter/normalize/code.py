@@ -9,14 +9,18 @@ Tokens are the leaves of the syntax tree, in order:
   occurred; shingling turns that into parameterized k-grams, so consistent
   renaming changes nothing while the pattern of names still counts;
 - keywords, operators and punctuation are kept as written.
-White space and layout never produce tokens. Code that does not parse still
-yields tokens: tree-sitter recovers, and the text of any ERROR leaf goes
-through a lexical tokenizer with the same rules.
+White space, layout, invisible characters (zero-width, soft hyphen, bidi
+controls) and the kind of space never produce tokens. Code that does not
+parse still yields tokens: tree-sitter recovers, and the text of ERROR
+leaves, macro bodies and JSX text goes through a lexical tokenizer with the
+same rules; a parse that runs past its time budget falls back to it entirely.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 
 import numpy as np
 
@@ -26,6 +30,11 @@ from .text import codepoints
 from .tokens import TOKEN_SEED, TokenStream
 
 LEAF, IDENT, STR, NUM = 0, 1, 2, 3
+
+# Parse time budget: tree-sitter parses about 6 MB/s; far beyond that is a runaway
+# (its error recovery can take minutes on a few adversarial bytes).
+PARSE_SECONDS_BASE = 1.0
+PARSE_SECONDS_PER_MB = 3.0
 
 STRING_TYPES = frozenset({
     "string", "string_literal", "raw_string_literal", "char_literal", "character_literal",
@@ -38,6 +47,10 @@ NUMBER_TYPES = frozenset({
     "octal_integer_literal", "binary_integer_literal", "decimal_floating_point_literal",
     "hex_floating_point_literal",
 })
+# Names whose node type does not end in "identifier".
+IDENTIFIER_TYPES = frozenset({"shorthand_property_identifier_pattern", "label_name", "metavariable"})
+# Nodes whose text the grammar leaves unparsed: tokenized lexically.
+LEXED_TYPES = frozenset({"preproc_arg", "jsx_text"})
 
 
 def _special_hash(name: bytes) -> np.uint64:
@@ -50,20 +63,30 @@ ID_HASH = _special_hash(b"\x00ID")
 STR_HASH = _special_hash(b"\x00STR")
 NUM_HASH = _special_hash(b"\x00NUM")
 
-_LEXEME = re.compile(
-    rb"""(?P<ws>\s+)
-    |(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z)|\#[^\n]*)
-    |(?P<str>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|`(?:[^`\\]|\\.)*`?)
-    |(?P<num>\.?\d(?:[\w.]|[eE][+-])*)
-    |(?P<word>[A-Za-z_$\x80-\xff][\w$\x80-\xff]*)
-    |(?P<op>.)""",
-    re.VERBOSE | re.DOTALL,
-)
+# Multi-character operators first, so the fallback splits text as the grammars do.
+_OPERATORS = (rb"\.\.\.|>>>=|<<=|>>=|\*\*=|//=|->|=>|::|:=|==|!=|<=|>=|&&|\|\||\+\+|--|\+=|-=|\*=|/=|%="
+              rb"|&=|\|=|\^=|<<|>>|\*\*|//")
+_STRING = (rb"(?:[rRbBuUfFL]{1,2}|u8)?"
+           rb"(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z)"
+           rb"|\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|`(?:[^`\\]|\\.)*`?)")
 
 
-def _lex(data: bytes, start: int, end: int, keywords: frozenset[str], out: list) -> None:
-    """Lexical fallback for text the parser could not place in the tree."""
-    for m in _LEXEME.finditer(data, start, end):
+@functools.lru_cache(maxsize=None)
+def _lexeme_pattern(lang: str) -> re.Pattern:
+    comment = rb"\#[^\n]*" if lang == "python" else rb"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)"
+    return re.compile(
+        rb"(?P<ws>\s+)|(?P<comment>" + comment + rb")|(?P<str>" + _STRING + rb")"
+        rb"|(?P<num>\.?\d(?:[\w.]|[eE][+-])*)|(?P<word>[A-Za-z_$\x80-\xff][\w$\x80-\xff]*)"
+        rb"|(?P<op>" + _OPERATORS + rb"|.)",
+        re.DOTALL,
+    )
+
+
+def _lex(data: bytes, start: int, end: int, lang: str, out: list) -> None:
+    """Lexical tokens of ``data[start:end]``: text the parser could not place in
+    the tree (ERROR nodes), macro bodies, JSX text."""
+    keywords = keywords_for(lang)
+    for m in _lexeme_pattern(lang).finditer(data, start, end):
         kind = m.lastgroup
         if kind in ("ws", "comment"):
             continue
@@ -78,20 +101,35 @@ def _lex(data: bytes, start: int, end: int, keywords: frozenset[str], out: list)
             out.append((LEAF, s, e))
 
 
+def _parse(data: bytes, lang: str):
+    """The syntax tree, or None when parsing runs past its time budget."""
+    deadline = time.monotonic() + PARSE_SECONDS_BASE + PARSE_SECONDS_PER_MB * len(data) / 1e6
+    try:
+        return parser_for(lang).parse(lambda offset, _point: data[offset:offset + 65536],
+                                      progress_callback=lambda *_: time.monotonic() > deadline)
+    except ValueError:  # cancelled by the progress callback
+        return None
+
+
 def _leaves(data: bytes, lang: str) -> list[tuple[int, int, int]]:
     """(kind, start byte, end byte) of every token, in source order."""
     out: list[tuple[int, int, int]] = []
+    tree = _parse(data, lang)
+    if tree is None:
+        _lex(data, 0, len(data), lang, out)
+        return out
     append = out.append
-    keywords = keywords_for(lang)
-    cursor = parser_for(lang).parse(data).walk()
+    cursor = tree.walk()
     while True:
         node = cursor.node
         kind = node.type
-        if "comment" in kind:
+        if kind in LEXED_TYPES:
+            _lex(data, node.start_byte, node.end_byte, lang, out)
+        elif "comment" in kind:
             pass
-        elif kind in STRING_TYPES:
+        elif kind in STRING_TYPES and node.is_named:
             append((STR, node.start_byte, node.end_byte))
-        elif kind in NUMBER_TYPES:
+        elif kind in NUMBER_TYPES and node.is_named:
             append((NUM, node.start_byte, node.end_byte))
         elif cursor.goto_first_child():
             continue
@@ -99,8 +137,8 @@ def _leaves(data: bytes, lang: str) -> list[tuple[int, int, int]]:
             start, end = node.start_byte, node.end_byte
             if start < end:
                 if kind == "ERROR":
-                    _lex(data, start, end, keywords, out)
-                elif kind.endswith("identifier"):
+                    _lex(data, start, end, lang, out)
+                elif kind.endswith("identifier") or kind in IDENTIFIER_TYPES:
                     append((IDENT, start, end))
                 else:
                     append((LEAF, start, end))
@@ -118,24 +156,61 @@ def _char_offsets(text: str, n_bytes: int, byte_offsets: np.ndarray) -> np.ndarr
     return np.searchsorted(char_byte_starts, byte_offsets).astype(np.int64)
 
 
+# Invisible characters are dropped and Unicode spaces read as " " before parsing:
+# grammars would otherwise make tokens of them, and inserting them is an evasion.
+_INVISIBLE = np.array([0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x1810),
+                       *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070),
+                       *range(0xFE00, 0xFE10), 0xFEFF], np.uint32)
+_UNICODE_SPACES = np.array([0x00A0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000],
+                           np.uint32)
+
+
+_ASCII_BLANKS = np.frombuffer(b" \t\n\r\x0b\x0c", np.uint8)
+
+
+def _visible(text: str) -> tuple[str, np.ndarray | None]:
+    """``text`` without invisible characters and with Unicode spaces as " ", and
+    the index in ``text`` of each character kept (None when nothing changed)."""
+    if text.isascii():
+        return text, None
+    cps = codepoints(text)
+    invisible = np.isin(cps, _INVISIBLE)
+    spaces = np.isin(cps, _UNICODE_SPACES)
+    if not (invisible.any() or spaces.any()):
+        return text, None
+    kept = np.flatnonzero(~invisible)
+    cleaned = np.where(spaces[kept], np.uint32(32), cps[kept]).astype(np.uint32)
+    return cleaned.tobytes().decode("utf-32-le", "surrogatepass"), kept
+
+
 def normalize_code(text: str, lang: str) -> TokenStream:
     if lang not in LANGUAGES:
         raise ValueError(f"no grammar for {lang!r}")
-    data = text.encode("utf-8", "surrogatepass")
+    visible, kept = _visible(text)
+    data = visible.encode("utf-8", "surrogatepass")
     try:
         leaves = _leaves(data, lang)
     except Exception:  # the parser is C code; never let it take the caller down
         leaves = []
-        _lex(data, 0, len(data), keywords_for(lang), leaves)
+        _lex(data, 0, len(data), lang, leaves)
     if not leaves:
         return TokenStream.empty(lang)
     table = np.array(leaves, dtype=np.int64)
-    kinds, byte_starts, byte_ends = table[:, 0], table[:, 1].copy(), table[:, 2].copy()
-    hashes = hash_ranges(np.frombuffer(data, np.uint8), byte_starts, byte_ends, np.uint64(TOKEN_SEED))
+    starts = _char_offsets(visible, len(data), table[:, 1])
+    ends = _char_offsets(visible, len(data), table[:, 2])
+    # Zero-width recovery nodes, split undecodable bytes, and white space that error
+    # recovery leaves in pieces of broken literals are not tokens.
+    blank = np.isin(np.frombuffer(data, np.uint8)[np.minimum(table[:, 1], len(data) - 1)], _ASCII_BLANKS)
+    keep = (ends > starts) & ~blank
+    table, starts, ends = table[keep], starts[keep], ends[keep]
+    if kept is not None:
+        starts, ends = kept[starts].astype(np.int64), kept[ends - 1].astype(np.int64) + 1
+    kinds = table[:, 0]
+    hashes = hash_ranges(np.frombuffer(data, np.uint8), table[:, 1].copy(), table[:, 2].copy(),
+                         np.uint64(TOKEN_SEED))
     is_identifier = kinds == IDENT
     backrefs = backrefs_by_key(hashes, is_identifier)
     hashes[is_identifier] = ID_HASH
     hashes[kinds == STR] = STR_HASH
     hashes[kinds == NUM] = NUM_HASH
-    return TokenStream(hashes, _char_offsets(text, len(data), byte_starts),
-                       _char_offsets(text, len(data), byte_ends), backrefs, lang)
+    return TokenStream(hashes, starts, ends, backrefs, lang)

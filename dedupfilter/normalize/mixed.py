@@ -49,7 +49,7 @@ def block_language(body: str, info: str) -> str:
     scores = cue_scores(body)
     best = max(scores, key=lambda lang: scores[lang])
     if tagged in LANGUAGES:
-        if scores.get(tagged, 0) == 0 and scores[best] >= 2:
+        if scores.get(tagged, 0) == 0 and scores[best] >= 1:
             return best  # tagged wrongly
         return tagged
     if scores[best] >= 1:
