@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ._kernels import minhash as _minhash
+from .arrays import distinct, group_sizes
 from ._kernels import shingle as _shingle
 from ._kernels.passages import passages_by_doc
 from ._kernels.winnow import winnow
@@ -215,7 +216,7 @@ class Comparison:
 
 def set_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """(Jaccard, containment of a in b, containment of b in a) of two hash sets."""
-    ua, ub = np.unique(a), np.unique(b)
+    ua, ub = distinct(a), distinct(b)
     if ua.size == 0 or ub.size == 0:
         return 0.0, 0.0, 0.0
     n_common = np.intersect1d(ua, ub, assume_unique=True).size
@@ -257,9 +258,7 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     order = np.lexsort((hit_d, hit_q, hit_doc))
     hit_doc, hit_q, hit_d = hit_doc[order], hit_q[order], hit_d[order]
     # How many hits of the same document share each hit's diagonal.
-    _, inverse, counts = np.unique(np.stack([hit_doc, hit_d - hit_q]), axis=1, return_inverse=True,
-                                   return_counts=True)
-    weight = counts[inverse.reshape(-1)].astype(np.int64)
+    weight = group_sizes(hit_doc, hit_d - hit_q)
     # A hit alone on its diagonal is a k-gram that happens to recur, not part of a copy:
     # any copied run of w + k - 1 tokens or more puts at least two hits on one diagonal.
     supported = weight >= 2
@@ -267,7 +266,7 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, gap, max(n_q_tokens, 1))
     for r in np.flatnonzero(rows[:, 5] >= min_tokens):
         window = slice(rows[r, 1], max(rows[r, 2] - k + 1, rows[r, 1] + 1))
-        n_distinct = np.unique(q_shingles[window][evidence[window]]).size
+        n_distinct = distinct(q_shingles[window][evidence[window]]).size
         rows[r, 5] = min(rows[r, 5], n_distinct + k - 1 if n_distinct else 0)
     return rows, order
 

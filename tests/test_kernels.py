@@ -202,3 +202,23 @@ def test_warm_up_compiles_every_kernel():
                    minhash.minhash32, minhash.minhash64_batch, minhash.minhash32_batch, lsh.band_keys,
                    passages.passages_by_doc):
         assert kernel.signatures, kernel.__name__
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 50), elements=st.integers(0, 5)),
+       hnp.arrays(np.int64, st.integers(0, 50), elements=st.integers(0, 5)))
+def test_sort_based_set_operations_match_numpy(a, b):
+    from dedupfilter.arrays import distinct, distinct_counts, distinct_pairs, group_sizes
+
+    n = min(a.size, b.size)
+    a, b = a[:n], b[:n]
+    np.testing.assert_array_equal(distinct(a), np.unique(a))
+    values, counts = distinct_counts(a)
+    expected_values, expected_counts = np.unique(a, return_counts=True)
+    np.testing.assert_array_equal(values, expected_values)
+    np.testing.assert_array_equal(counts, expected_counts)
+    pairs = sorted(set(zip(a.tolist(), b.tolist())))
+    got_a, got_b = distinct_pairs(a, b)
+    assert list(zip(got_a.tolist(), got_b.tolist())) == pairs
+    sizes = [sum(1 for x, y in zip(a, b) if (x, y) == (p, q)) for p, q in zip(a, b)]
+    assert group_sizes(a, b).tolist() == sizes

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from .._kernels.lsh import band_keys
+from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import normalize
 from ..sketch import Sketch, lookup_hits, passages_from_hits, shingle_hashes, sketch
@@ -113,7 +114,7 @@ class _Fingerprints:
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    return np.unique(np.asarray(values, np.uint64))
+    return distinct(np.asarray(values, np.uint64))
 
 
 def _contains(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -233,8 +234,8 @@ class ProtectedIndex:
         n_docs = len(self.docs.ids)
         common = np.empty(0, np.uint64)
         if self.fp.hash.size:
-            pairs = np.unique(np.stack([self.fp.hash, self.fp.doc.astype(np.uint64)]), axis=1)
-            hashes, df = np.unique(pairs[0], return_counts=True)
+            pair_hashes, _ = distinct_pairs(self.fp.hash, self.fp.doc)
+            hashes, df = distinct_counts(pair_hashes)
             common = hashes[df > self.settings.df_cutoff(n_docs)]
         return _sorted_unique(np.concatenate([common, self.templates]))
 
@@ -381,7 +382,7 @@ class ProtectedIndex:
         if hit_row.size == 0:
             return {}
         hit_q = q_usable[q_index]
-        candidates = np.unique(self.fp.doc[hit_row])
+        candidates = distinct(self.fp.doc[hit_row])
         q_common = np.flatnonzero(query.informative & ~usable)
         if q_common.size:
             c_index, c_row = lookup_hits(query.shingles[q_common], self.fp.hash, MAX_HITS_PER_HASH)

@@ -1,0 +1,52 @@
+"""Small sort-based set operations on numpy arrays.
+
+``np.unique`` on numpy 2.x is 30-60x slower than a sort and a neighbour
+comparison for the uint64 hash arrays used here (measured in
+bench/results/where_the_time_goes.md), so these replace it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _run_starts(*sorted_keys: np.ndarray) -> np.ndarray:
+    """True where a run of equal keys (all arrays together) begins."""
+    n = sorted_keys[0].size
+    starts = np.ones(n, bool)
+    if n:
+        changed = np.zeros(n - 1, bool)
+        for keys in sorted_keys:
+            changed |= keys[1:] != keys[:-1]
+        starts[1:] = changed
+    return starts
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted."""
+    ordered = np.sort(values)
+    return ordered[_run_starts(ordered)]
+
+
+def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, sorted, and how often each occurs."""
+    ordered = np.sort(values)
+    starts = np.flatnonzero(_run_starts(ordered))
+    return ordered[starts], np.diff(np.append(starts, ordered.size))
+
+
+def distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (a, b) pairs, sorted by a then b."""
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    starts = _run_starts(a, b)
+    return a[starts], b[starts]
+
+
+def group_sizes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each element, how many elements share its (a, b) pair."""
+    order = np.lexsort((b, a))
+    run_id = np.cumsum(_run_starts(a[order], b[order])) - 1
+    sizes = np.empty(a.size, np.int64)
+    sizes[order] = np.bincount(run_id)[run_id] if a.size else run_id
+    return sizes
