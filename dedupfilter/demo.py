@@ -84,7 +84,8 @@ def run_demo(index_path: str | None = None, json_output: bool = False) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="dedupfilter-demo-") as tmp:
         path = Path(index_path) if index_path else Path(tmp) / "stdlib-index"
-        if index_path and (path / "CURRENT").exists():
+        reused = bool(index_path) and (path / "CURRENT").exists()
+        if reused:
             index = ProtectedIndex.open(path)
         else:
             docs = [*stdlib_python(), *pydoc_topics()]
@@ -100,7 +101,7 @@ def run_demo(index_path: str | None = None, json_output: bool = False) -> int:
             stats = index.stats()
             print(f"protected: {stats['documents']} documents of this Python's standard library and help "
                   f"topics, {stats['fingerprints']:,} fingerprints, {stats['bytes_on_disk'] / 1e6:.1f} MB "
-                  f"(indexed in {built - started:.1f} s)")
+                  f"({'opened' if reused else 'indexed'} in {built - started:.1f} s)")
             for title, text, verdict in results:
                 _show(title, text, verdict)
             print(f"\n(3 answers checked in {time.perf_counter() - built:.2f} s)")
