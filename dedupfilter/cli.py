@@ -76,6 +76,15 @@ def _print_verdict_table(verdict, query_name: str) -> None:
             print(f"  {q:>13}  {d:>15}  {s.tokens:>7}")
 
 
+def _emit_verdict(args, verdict, query_name: str) -> int:
+    """Print the verdict (JSON or a table) and return the exit status it means."""
+    if args.json:
+        print(verdict.to_json())
+    else:
+        _print_verdict_table(verdict, query_name)
+    return EXIT_ALLOW if verdict.allowed else EXIT_BLOCK
+
+
 def cmd_compare(args) -> int:
     from .compare import compare_texts
 
@@ -84,11 +93,7 @@ def cmd_compare(args) -> int:
         _warn_invalid(inp)
     verdict = compare_texts(a.text, b.text, lang=args.lang, a_path=a.name, b_path=b.name,
                             config=_sketch_config(args), policy=_policy(args))
-    if args.json:
-        print(verdict.to_json())
-    else:
-        _print_verdict_table(verdict, a.name)
-    return EXIT_ALLOW if verdict.allowed else EXIT_BLOCK
+    return _emit_verdict(args, verdict, a.name)
 
 
 def cmd_normalize(args) -> int:
@@ -259,11 +264,7 @@ def cmd_query(args) -> int:
         policy = FilterPolicy(**{**policy.to_dict(), **overrides})
     verdict = index.query(inp.text, args.lang, top=args.top, policy=policy,
                           path=None if inp.name == "<stdin>" else inp.name)
-    if args.json:
-        print(verdict.to_json())
-    else:
-        _print_verdict_table(verdict, inp.name)
-    return EXIT_ALLOW if verdict.allowed else EXIT_BLOCK
+    return _emit_verdict(args, verdict, inp.name)
 
 
 def cmd_demo(args) -> int:
