@@ -5,8 +5,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from . import pjit
+from . import jit, pjit
 from .hashing import finalize64, mix64
+
+
+@jit(inline="always")
+def _band_key(signature, band, rows):
+    h = np.uint64(band)
+    for j in range(band * rows, (band + 1) * rows):
+        h = mix64(h, np.uint64(signature[j]))
+    return finalize64(h)
 
 
 @pjit
@@ -16,8 +24,14 @@ def band_keys(signatures, n_bands, rows):
     out = np.empty((n_docs, n_bands), np.uint64)
     for d in numba.prange(n_docs):
         for band in range(n_bands):
-            h = np.uint64(band)
-            for j in range(band * rows, (band + 1) * rows):
-                h = mix64(h, np.uint64(signatures[d, j]))
-            out[d, band] = finalize64(h)
+            out[d, band] = _band_key(signatures[d], band, rows)
+    return out
+
+
+@jit
+def query_band_keys(signature, n_bands, rows):
+    """The band keys of one signature, without the thread pool's dispatch cost."""
+    out = np.empty(n_bands, np.uint64)
+    for band in range(n_bands):
+        out[band] = _band_key(signature, band, rows)
     return out

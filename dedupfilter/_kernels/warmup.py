@@ -34,5 +34,7 @@ def warm_up() -> None:
         signatures = batch(shingles, offsets, u64, u64)
     lsh.band_keys(signatures, 2, 4)
     lsh.band_keys(signatures.astype(np.uint32), 2, 4)
+    lsh.query_band_keys(signatures[0], 2, 4)
+    lsh.query_band_keys(signatures[0].astype(np.uint32), 2, 4)
     passages.passages_by_doc(np.zeros(8, np.int64), i64, i64, np.full(8, 2, np.int64), np.ones(8, np.bool_),
                              3, 4, 10)

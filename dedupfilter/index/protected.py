@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from .._kernels.lsh import band_keys
+from .._kernels.lsh import band_keys, query_band_keys
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import normalize
@@ -359,13 +359,13 @@ class ProtectedIndex:
 
     def _lsh_candidates(self, query: Sketch) -> set[int]:
         n_bands, rows = self.settings.bands
-        keys = band_keys(np.ascontiguousarray(query.signature[None, :]), n_bands, rows)[0]
+        keys = query_band_keys(query.signature, n_bands, rows)
         found = set()
-        for band in range(n_bands):
-            band_keys_sorted = self.band_keys[band]
-            lo = np.searchsorted(band_keys_sorted, keys[band], side="left")
-            hi = np.searchsorted(band_keys_sorted, keys[band], side="right")
-            found.update(self.band_docs[band][lo:hi].tolist())
+        for band, key in enumerate(keys):
+            lo = np.searchsorted(self.band_keys[band], key, side="left")
+            hi = np.searchsorted(self.band_keys[band], key, side="right")
+            if hi > lo:
+                found.update(self.band_docs[band][lo:hi].tolist())
         return found
 
     def _local_matches(self, query: Sketch, usable: np.ndarray, policy: FilterPolicy

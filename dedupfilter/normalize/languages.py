@@ -135,6 +135,14 @@ def _looks_like_prose(text: str) -> bool:
     return symbols < 0.08 * max(words, 1)
 
 
+def cue_fires(text: str, lang: str) -> bool:
+    """Whether any content cue of ``lang`` (or of the language it extends) fires on ``text``."""
+    sample = text[:20000]
+    related = {"tsx": ("typescript", "javascript"), "typescript": ("typescript", "javascript"),
+               "cpp": ("cpp", "c")}.get(lang, (lang,))
+    return any(p.search(sample) for name in related for p in _CUES.get(name, ()))
+
+
 def cue_scores(text: str) -> dict[str, int]:
     """How many content cues of each language fire on ``text``."""
     sample = text[:20000]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from .code import normalize_code
-from .languages import LANGUAGES, TEXT, UnknownLanguageError, canonical_language, cue_scores
+from .languages import LANGUAGES, TEXT, UnknownLanguageError, canonical_language, cue_fires, cue_scores
 from .text import normalize_text
 from .tokens import TokenStream
 
@@ -46,12 +46,12 @@ def block_language(body: str, info: str) -> str:
             tagged = canonical_language(word.strip("{}.,;"))
         except UnknownLanguageError:
             tagged = None
+    if tagged in LANGUAGES and cue_fires(body, tagged):
+        return tagged
     scores = cue_scores(body)
     best = max(scores, key=lambda lang: scores[lang])
     if tagged in LANGUAGES:
-        if scores.get(tagged, 0) == 0 and scores[best] >= 1:
-            return best  # tagged wrongly
-        return tagged
+        return best if scores[best] >= 1 else tagged  # a clear cue of another language: tagged wrongly
     if scores[best] >= 1:
         return best
     return TEXT
