@@ -1,7 +1,7 @@
 """Frozen configuration. Each part has a stable fingerprint stored in every
 index and sketch, so results built with different settings never mix.
 
-Defaults and why (numbers in bench/README.md):
+Defaults and why (numbers in bench/results/ and the README):
 - k = 8 tokens per shingle, winnow window w = 8: any shared run of
   w + k - 1 = 15 normalized tokens is guaranteed to be found.
 - MinHash: 128 permutations, seed 1, datasketch's "affine64" scheme with an
@@ -13,6 +13,7 @@ Defaults and why (numbers in bench/README.md):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
@@ -75,7 +76,7 @@ class SketchConfig:
     shingle: ShingleConfig = field(default_factory=ShingleConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         return _fingerprint(self)
 

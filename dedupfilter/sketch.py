@@ -264,6 +264,9 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     supported = weight >= 2
     order, hit_doc, hit_q, hit_d, weight = (a[supported] for a in (order, hit_doc, hit_q, hit_d, weight))
     rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, gap, max(n_q_tokens, 1))
+    # A passage cannot show more copied tokens than the document side it matched
+    # (a query repeating one line many times against one place in the document).
+    rows[:, 5] = np.minimum(rows[:, 5], hit_d[rows[:, 4]] - hit_d[rows[:, 3]] + k)
     for r in np.flatnonzero(rows[:, 5] >= min_tokens):
         window = slice(rows[r, 1], max(rows[r, 2] - k + 1, rows[r, 1] + 1))
         n_distinct = distinct(q_shingles[window][evidence[window]]).size
@@ -285,7 +288,8 @@ def compare(a: Sketch, b: Sketch, gap: int = 16) -> Comparison:
         hit_d = b_order[rows].astype(np.int64)
         k = a.config.shingle.k
         found, order = passages_from_hits(np.zeros(q_index.size, np.int64), a_pos[q_index], hit_d,
-                                          a.shingles, k, gap, evidence=a.informative)
+                                          a.shingles, k, gap, a.config.shingle.guaranteed_match_tokens,
+                                          a.informative)
         hit_d = hit_d[order]
         passages = tuple(Passage(q0, q1, int(hit_d[first]), min(int(hit_d[last]) + k, b.n_tokens), n)
                          for _, q0, q1, first, last, n in found.tolist())
