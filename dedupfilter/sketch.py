@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -41,10 +41,6 @@ def permutations(config: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
     a.flags.writeable = False
     b.flags.writeable = False
     return a.astype(np.uint64), b.astype(np.uint64)
-
-
-def signature_dtype(config: MinHashConfig):
-    return np.uint64 if config.scheme == "affine64" else np.uint32
 
 
 def shingle_hashes(tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle) -> np.ndarray:
@@ -294,17 +290,3 @@ def compare(a: Sketch, b: Sketch, gap: int = 16) -> Comparison:
         passages = tuple(Passage(q0, q1, int(hit_d[first]), min(int(hit_d[last]) + k, b.n_tokens), n)
                          for _, q0, q1, first, last, n in found.tolist())
     return Comparison(jaccard, cont_a, cont_b, passages)
-
-
-def sketch_many(texts: Iterable[str], lang: str | None = None,
-                config: SketchConfig = DEFAULT_SKETCH_CONFIG) -> list[Sketch]:
-    """Sketch several texts; signatures are computed in one multi-core batch."""
-    streams = [(normalize(t, lang), newline_offsets(t)) for t in texts]
-    shingle_sets = [shingle_hashes(tokens, config.shingle) for tokens, _ in streams]
-    sigs = signatures(shingle_sets, config.minhash)
-    out = []
-    for (tokens, newlines), shingles, sig in zip(streams, shingle_sets, sigs):
-        informative = informative_mask(tokens, config.shingle.k)
-        fp_hashes, fp_positions = fingerprints(shingles, config.shingle, informative)
-        out.append(Sketch(tokens, newlines, shingles, informative, fp_hashes, fp_positions, sig, config))
-    return out

@@ -198,7 +198,7 @@ def test_warm_up_compiles_every_kernel():
 
     dedupfilter.warm_up()
     for kernel in (tokenize.tokenize_prose, tokens.hash_ranges, tokens.backrefs_by_key,
-                   shingle.shingle_hashes, shingle.shingle_hashes_batch, winnow.winnow, minhash.minhash64,
+                   shingle.shingle_hashes, winnow.winnow, minhash.minhash64,
                    minhash.minhash32, minhash.minhash64_batch, minhash.minhash32_batch, lsh.band_keys,
                    lsh.query_band_keys,
                    passages.passages_by_doc):

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import jit, pjit
+from . import jit
 from .hashing import P3, P5, finalize64, mix64
 
-import numba
 
 
 @jit(inline="always")
@@ -47,18 +46,4 @@ def shingle_hashes(hashes, backrefs, k, seed):
     out = np.empty(m, np.uint64)
     for i in range(m):
         out[i] = _kgram(hashes, backrefs, i, kk, seed)
-    return out
-
-
-@pjit
-def shingle_hashes_batch(hashes, backrefs, token_offsets, shingle_offsets, k, seed):
-    """Shingles of many streams stored back to back (CSR offsets)."""
-    out = np.empty(shingle_offsets[-1], np.uint64)
-    for d in numba.prange(token_offsets.shape[0] - 1):
-        t0 = token_offsets[d]
-        n = token_offsets[d + 1] - t0
-        kk = min(n, k)
-        s0 = shingle_offsets[d]
-        for i in range(shingle_offsets[d + 1] - s0):
-            out[s0 + i] = _kgram(hashes, backrefs, t0 + i, kk, seed)
     return out

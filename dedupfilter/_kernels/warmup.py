@@ -25,7 +25,6 @@ def warm_up() -> None:
     tokens.backrefs_by_key(u64, np.ones(8, np.bool_))
     backrefs = np.zeros(8, np.int32)
     shingles = shingle.shingle_hashes(u64, backrefs, 3, seed)
-    shingle.shingle_hashes_batch(u64, backrefs, np.array([0, 8]), np.array([0, 6]), 3, seed)
     winnow.winnow(shingles, 2)
     offsets = np.array([0, shingles.size], np.int64)
     for single, batch in ((minhash.minhash64, minhash.minhash64_batch),
