@@ -16,7 +16,6 @@ from . import jit
 from .hashing import P3, P5, finalize64, mix64
 
 
-
 @jit(inline="always")
 def _kgram(hashes, backrefs, i, k, seed):
     h = seed + P5 + np.uint64(k)
