@@ -33,7 +33,10 @@ from .lsh import optimal_bands
 from .sketching import BatchSketch, sketch_batch, sketch_corpus
 from .storage import IndexError_, column
 
-MAX_HITS_PER_HASH = 1024  # a query k-gram hitting more places than this is boilerplate
+MAX_HITS_PER_HASH = 1024  # rows looked at per query k-gram
+# A k-gram found in more places than this (in this index) is too common to find
+# documents by or to count as evidence; it can still join a passage.
+DISTINCTIVE_MAX_HITS = 64
 
 
 @dataclass(frozen=True)
@@ -373,10 +376,14 @@ class ProtectedIndex:
         """Spans per document: {doc: [(span, doc tokens covered)]}.
 
         Documents are found through the usable query k-grams (informative,
-        not boilerplate); in those documents, boilerplate k-grams also join
-        passages, so a common line inside a copied function does not cut it
-        in two, but only usable k-grams count as evidence.
+        not boilerplate, and found in at most DISTINCTIVE_MAX_HITS places); in
+        those documents, the other informative k-grams also join passages, so
+        a common line inside a copied function does not cut it in two, but
+        only usable k-grams count as evidence.
         """
+        n_places = (np.searchsorted(self.fp.hash, query.shingles, side="right")
+                    - np.searchsorted(self.fp.hash, query.shingles, side="left"))
+        usable = usable & (n_places <= DISTINCTIVE_MAX_HITS)
         q_usable = np.flatnonzero(usable)
         q_index, hit_row = lookup_hits(query.shingles[q_usable], self.fp.hash, MAX_HITS_PER_HASH)
         if hit_row.size == 0:
