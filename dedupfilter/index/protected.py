@@ -308,7 +308,9 @@ class ProtectedIndex:
             docs = _Docs(t.column("doc_id").to_pylist(), t.column("source").to_pylist(),
                          t.column("lang").to_pylist(), column(t, "n_tokens"), column(t, "n_chars"),
                          tables["text"].column("text").to_pylist() if "text" in tables else None)
-            sig_col = tables["signatures"].column("signature").combine_chunks()
+            sig_chunks = tables["signatures"].column("signature")
+            # A single chunk (as written by save) is read zero-copy from the memory map.
+            sig_col = sig_chunks.chunk(0) if sig_chunks.num_chunks == 1 else sig_chunks.combine_chunks()
             num_perm = settings.sketch.minhash.num_perm
             signatures = sig_col.values.to_numpy(zero_copy_only=False).reshape(n_docs, num_perm)
             f = tables["fingerprints"]
@@ -403,7 +405,8 @@ class ProtectedIndex:
         hit_row = hit_row[order]
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
-        for doc, q_start, q_end, first, last, covered in rows.tolist():
+        min_span = self.settings.sketch.shingle.guaranteed_match_tokens
+        for doc, q_start, q_end, first, last, covered in rows[rows[:, 5] >= min_span].tolist():
             r0, r1 = hit_row[first], hit_row[last]
             qs, qe = int(starts[q_start]), int(ends[q_end - 1])
             span = Span(qs, qe, int(self.fp.char_start[r0]), int(self.fp.char_end[r1]),
