@@ -205,10 +205,6 @@ class Comparison:
     containment_b: float  # share of B's distinct k-grams found in A
     passages: tuple[Passage, ...]
 
-    @property
-    def longest_passage(self) -> int:
-        return max((p.n_tokens for p in self.passages), default=0)
-
 
 def set_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """(Jaccard, containment of a in b, containment of b in a) of two hash sets."""

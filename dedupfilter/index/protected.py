@@ -169,7 +169,6 @@ class ProtectedIndex:
         Returns the new index and counts {"added", "replaced", "duplicate_ids_in_input"}.
         """
         ids, sources, texts_kept = [], [], []
-        batches_meta = []
 
         def item_batches():
             batch = []
@@ -180,7 +179,6 @@ class ProtectedIndex:
                     texts_kept.append(doc.text)
                 batch.append((doc.text, doc.lang, doc.source))
                 if len(batch) >= batch_size:
-                    batches_meta.append(len(batch))
                     yield batch
                     batch = []
             if batch:
@@ -280,8 +278,8 @@ class ProtectedIndex:
                        "ignored_hashes": int(self.ignored.size), "template_hashes": int(self.templates.size),
                        "tokens": int(d.n_tokens.sum()), "chars": int(d.n_chars.sum())},
         }
-        version = storage.commit_version(path, tables, manifest)
-        return ProtectedIndex.open(path, verify=False) if version else self
+        storage.commit_version(path, tables, manifest)
+        return ProtectedIndex.open(path, verify=False)
 
     @classmethod
     def open(cls, path: str | Path, verify: bool = True) -> "ProtectedIndex":
