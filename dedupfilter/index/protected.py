@@ -339,8 +339,10 @@ class ProtectedIndex:
         policy = policy or self.policy
         return decide(self.matches(self.sketch(text, lang, path), policy)[:top], policy)
 
-    def matches(self, query: Sketch, policy: FilterPolicy | None = None) -> list[Match]:
-        """Every protected document the query copies from (passages) or nearly duplicates (LSH)."""
+    def matches(self, query: Sketch, policy: FilterPolicy | None = None, *,
+                near_duplicates: bool = True) -> list[Match]:
+        """Every protected document the query copies from (passages) or, with
+        ``near_duplicates``, nearly duplicates as a whole (LSH)."""
         policy = policy or self.policy
         if len(self) == 0 or query.n_tokens == 0:
             return []
@@ -348,7 +350,8 @@ class ProtectedIndex:
         usable = query.informative & ~_contains(self.ignored, query.shingles)
         by_doc = self._local_matches(query, usable, policy)
         # A query made of boilerplate and templates is no near-duplicate of anything.
-        candidates = self._lsh_candidates(query) if usable.sum() >= policy.min_match_tokens else set()
+        whole = near_duplicates and usable.sum() >= policy.min_match_tokens
+        candidates = self._lsh_candidates(query) if whole else set()
         jaccard = {}
         for doc in set(by_doc) | candidates:
             jaccard[doc] = float(np.count_nonzero(self.signatures[doc] == query.signature)) / query.signature.size

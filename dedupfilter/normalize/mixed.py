@@ -20,6 +20,11 @@ from .tokens import TokenStream
 _FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n", re.MULTILINE)
 
 
+def _closing_fence(fence: str) -> re.Pattern:
+    return re.compile(r"^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$",
+                      re.MULTILINE)
+
+
 def code_blocks(text: str) -> list[tuple[int, int, str]]:
     """(start, end, info) of each fenced block's body; an unclosed fence runs to the end."""
     blocks = []
@@ -29,12 +34,32 @@ def code_blocks(text: str) -> list[tuple[int, int, str]]:
         if not m:
             return blocks
         fence = m.group("fence")
-        closing = re.compile(r"^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$",
-                             re.MULTILINE)
-        c = closing.search(text, m.end())
+        c = _closing_fence(fence).search(text, m.end())
         end = c.start() if c else len(text)
         blocks.append((m.end(), end, m.group("info").strip()))
         pos = c.end() if c else len(text)
+
+
+class FenceTracker:
+    """``code_blocks`` one line at a time, for text that arrives as a stream.
+
+    Feed every complete line, newline included, in order; ``opener`` is then
+    the fence line of the block the next line belongs to (None outside
+    blocks): the blocks ``code_blocks`` finds in the text so far.
+    """
+
+    def __init__(self):
+        self.opener: str | None = None
+        self._closing: re.Pattern | None = None
+
+    def feed_line(self, line: str) -> None:
+        if self._closing is None:
+            m = _FENCE.match(line)
+            if m:
+                self.opener = m.group(0)
+                self._closing = _closing_fence(m.group("fence"))
+        elif self._closing.match(line.rstrip("\n")):
+            self.opener = self._closing = None
 
 
 def block_language(body: str, info: str) -> str:
