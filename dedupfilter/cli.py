@@ -299,6 +299,9 @@ def cmd_filter(args) -> int:
             else:
                 flagged |= not item.verdict.allowed
                 print(item.to_json(), file=events, flush=True)
+                if item.kind == "block":
+                    sys.stdout.write(item.refusal())
+                    sys.stdout.flush()
 
     try:
         stdin = sys.stdin.buffer

@@ -71,6 +71,11 @@ class FilterEvent:
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
+    def refusal(self) -> str:
+        """A line to show the reader in place of a blocked output's rest."""
+        source = self.verdict.matches[0].doc_id if self.verdict.matches else "unknown"
+        return f"\n[stopped: the rest matches protected source {source}]\n"
+
 
 StreamItem = Union[str, FilterEvent]
 
