@@ -37,7 +37,11 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import AsyncIterable, Iterable, Iterator, Union
 
+import numpy as np
+
+from .arrays import distinct_index
 from .config import FilterPolicy
+from .index.protected import Lookup, ProtectedIndex
 from .normalize.languages import MARKDOWN, canonical_language
 from .normalize.mixed import FenceTracker
 from .verdict import Match, Verdict, decide
@@ -133,6 +137,29 @@ class OutputFilter:
             yield item
 
 
+class _LookupCache:
+    """The previous window's fingerprint-table lookups, by k-gram hash. Windows
+    overlap, so most of a window's k-grams were looked up by the one before."""
+
+    def __init__(self, index: ProtectedIndex):
+        self.index = index
+        self.hashes = np.empty(0, np.uint64)
+        self.lookup = index.lookup(self.hashes)
+
+    def __call__(self, shingles: np.ndarray) -> Lookup:
+        if self.hashes.size == 0:
+            lookup = self.index.lookup(shingles)
+        else:
+            at = np.minimum(np.searchsorted(self.hashes, shingles), self.hashes.size - 1)
+            lookup = self.lookup.take(at)  # a copy, filled in below where the hash is new
+            new = np.flatnonzero(self.hashes[at] != shingles)
+            fresh = self.index.lookup(shingles[new])
+            lookup.lo[new], lookup.hi[new], lookup.ignored[new] = fresh.lo, fresh.hi, fresh.ignored
+        keep = distinct_index(shingles)
+        self.hashes, self.lookup = shingles[keep], lookup.take(keep)
+        return lookup
+
+
 @dataclass
 class _Redaction:
     start: int
@@ -171,6 +198,7 @@ class StreamSession:
     _redactions: list[_Redaction] = field(default_factory=list)
     _removed: list[tuple[int, int]] = field(default_factory=list)  # released as a marker
     _leaked: list[tuple[int, int]] = field(default_factory=list)
+    _lookups: _LookupCache | None = None
 
     def push(self, delta: str) -> list[StreamItem]:
         """Take the next delta; return what can be released now, and events."""
@@ -274,8 +302,11 @@ class StreamSession:
         sk = f.index.sketch(window, self.lang)
         shift = line.start - len(prefix)
         lines = line.number - 1 - prefix.count("\n")
+        if self._lookups is None:
+            self._lookups = _LookupCache(f.index)
+        lookup = self._lookups(sk.shingles)
         matches = [_shifted(m, shift, lines, line.start)
-                   for m in f.index.matches(sk, policy, near_duplicates=False)]
+                   for m in f.index.matches(sk, policy, near_duplicates=False, lookup=lookup)]
         out: list[StreamItem] = []
         if any(_flags(m, policy) for m in matches):
             verdict = decide(matches, policy)

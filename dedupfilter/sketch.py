@@ -215,20 +215,27 @@ def set_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return (n_common / (ua.size + ub.size - n_common), n_common / ua.size, n_common / ub.size)
 
 
-def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 1024
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Every (query index, table row) with equal hashes; ``table_hashes`` sorted.
+def table_ranges(q_hashes: np.ndarray, table_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each query hash, the rows [lo, hi) of the sorted ``table_hashes`` equal to it."""
+    return (np.searchsorted(table_hashes, q_hashes, side="left"),
+            np.searchsorted(table_hashes, q_hashes, side="right"))
 
-    At most ``max_hits`` rows per query hash: a k-gram that common is boilerplate.
-    """
-    lo = np.searchsorted(table_hashes, q_hashes, side="left")
-    hi = np.minimum(np.searchsorted(table_hashes, q_hashes, side="right"), lo + max_hits)
-    counts = hi - lo
+
+def hits_in_ranges(lo: np.ndarray, hi: np.ndarray, max_hits: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Every (query index, table row) of the ranges, at most ``max_hits`` rows per query
+    hash: a k-gram that common is boilerplate."""
+    counts = np.minimum(hi - lo, max_hits)
     n_hits = int(counts.sum())
-    q_index = np.repeat(np.arange(q_hashes.size, dtype=np.int64), counts)
+    q_index = np.repeat(np.arange(lo.size, dtype=np.int64), counts)
     first_of_run = np.repeat(np.cumsum(counts) - counts, counts)
     rows = np.repeat(lo, counts) + (np.arange(n_hits, dtype=np.int64) - first_of_run)
     return q_index, rows.astype(np.int64)
+
+
+def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 1024
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Every (query index, table row) with equal hashes; ``table_hashes`` sorted."""
+    return hits_in_ranges(*table_ranges(q_hashes, table_hashes), max_hits)
 
 
 def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray, q_shingles: np.ndarray,

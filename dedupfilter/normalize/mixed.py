@@ -10,6 +10,7 @@ decides. A block that looks like prose stays prose.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .code import normalize_code
@@ -82,11 +83,18 @@ def block_language(body: str, info: str) -> str:
     return TEXT
 
 
-def _segment_stream(text: str, start: int, end: int, lang: str) -> TokenStream:
-    piece = text[start:end]
+@functools.lru_cache(maxsize=16)
+def _normalized_segment(piece: str, lang: str) -> TokenStream:
+    """A segment's tokens, read-only. Cached because a stream filter normalizes
+    overlapping windows of one answer: a code block they share is parsed once."""
     tokens = normalize_text(piece) if lang == TEXT else normalize_code(piece, lang)
-    if start == 0:
-        return tokens
+    for array in (tokens.hashes, tokens.starts, tokens.ends, tokens.backrefs):
+        array.flags.writeable = False
+    return tokens
+
+
+def _segment_stream(text: str, start: int, end: int, lang: str) -> TokenStream:
+    tokens = _normalized_segment(text[start:end], lang)
     return TokenStream(tokens.hashes, tokens.starts + start, tokens.ends + start, tokens.backrefs, tokens.lang)
 
 
