@@ -287,21 +287,24 @@ def cmd_filter(args) -> int:
     output_filter = OutputFilter(index, _index_policy(index, args), hold_back=args.hold_back, lang=args.lang)
     session = output_filter.session()
     events = open(args.events, "a", encoding="utf-8") if args.events else sys.stderr
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    # Invalid UTF-8 passes through byte for byte (as undecodable characters, like read_text).
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
     flagged = False
+
+    def write(text: str) -> None:
+        sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+        sys.stdout.buffer.flush()
 
     def emit(items) -> None:
         nonlocal flagged
         for item in items:
             if isinstance(item, str):
-                sys.stdout.write(item)
-                sys.stdout.flush()
+                write(item)
             else:
                 flagged |= not item.verdict.allowed
                 print(item.to_json(), file=events, flush=True)
                 if item.kind == "block":
-                    sys.stdout.write(item.refusal())
-                    sys.stdout.flush()
+                    write(item.refusal())
 
     try:
         stdin = sys.stdin.buffer

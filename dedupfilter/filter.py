@@ -48,6 +48,7 @@ from .verdict import Match, Verdict, decide
 
 CHECK_EVERY = 64  # characters between checkpoints
 LOOKBACK = 1024  # characters of released text each window looks back over
+LONG_LINE = 4096  # a longer line is taken for no fence line, so its head need not be kept
 _SPACE = re.compile(r"\s")
 
 
@@ -259,7 +260,8 @@ class StreamSession:
                 return
             end = self._tail_at + i + 1
             line = self._lines[-1]
-            self._fences.feed_line(self._text(line.start, end))
+            if end - line.start <= LONG_LINE:
+                self._fences.feed_line(self._text(line.start, end))
             self._lines.append(_Line(end, line.number + 1, self._fences.opener))
             self._scanned = end
 
@@ -286,7 +288,8 @@ class StreamSession:
             m = _SPACE.search(self._tail, target - self._tail_at)
             start = self._tail_at + m.end() if m else target
             line = _Line(min(start, self._released), line.number, line.fence)
-        keep = min(line.start, lines[-1].start)
+        current = lines[-1].start  # the line still coming in: kept from its start while it may be a fence
+        keep = min(line.start, current) if self._length - current <= LONG_LINE else line.start
         self._tail = self._tail[keep - self._tail_at:]
         self._tail_at = keep
         return line

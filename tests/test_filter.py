@@ -220,8 +220,25 @@ def test_cli_filter_passes_a_clean_stream_and_blocks_a_copy(built, clean_answers
     path, _ = built
     code, out, err = _cli_filter(path, clean_answers[0].encode(), chunk=64)
     assert (code, out) == (0, clean_answers[0]), err
+    raw = b"bad bytes \xff\xfe and a cut \xe2\x82" + clean_answers[1].encode()
+    proc = subprocess.run([sys.executable, "-m", "dedupfilter.cli", "filter", str(path)], input=raw,
+                          capture_output=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (0, raw)  # invalid UTF-8 passes through byte for byte
     assert json.loads(err.splitlines()[-1])["event"] == "end"
     code, out, err = _cli_filter(path, copied_answers[0][1].encode(), "--action", "block", chunk=64)
     assert code == 1
     assert out.rstrip().endswith("[stopped: the rest matches protected source " + copied_answers[0][0].doc_id + "]")
     assert json.loads(err.splitlines()[-1])["event"] == "block"
+
+
+def test_a_huge_line_streams_in_bounded_memory(index, prose):
+    line = " ".join(prose)  # one line, no newline
+    line = (line + " ") * (20_000 // len(line) + 1)
+    session = OutputFilter(index, action="redact").session()
+    out, longest_tail = [], 0
+    for i in range(0, len(line), 200):
+        out += [x for x in session.push(line[i:i + 200]) if isinstance(x, str)]
+        longest_tail = max(longest_tail, len(session._tail))
+    out += [x for x in session.close() if isinstance(x, str)]
+    assert "".join(out) == line
+    assert longest_tail < 6_000  # the window and the hold-back, not the line
