@@ -185,6 +185,8 @@ def run(args) -> dict:
             if doc_id is not None:
                 row["copy_chars"] = copy_range[1] - copy_range[0]
                 row["copy_shown"] = shown_of_copy(answer, r["output"], copy_range, final.leaked)
+                row["longest_shown_tokens"] = max((len(normalize(answer[a:b], "python")) for a, b in final.leaked),
+                                                  default=0)
             rows.append(row)
         by_hold_back[hold_back] = rows
         print(f"hold-back {hold_back}: done", flush=True)
@@ -220,6 +222,7 @@ def summarize(result: dict) -> dict:
             "copies_shown_any": sum(r["copy_shown"] > 0 for r in copies),
             "copy_chars_shown": sum(r["copy_shown"] for r in copies),
             "copy_chars": sum(r["copy_chars"] for r in copies),
+            "longest_shown_tokens": max((r["longest_shown_tokens"] for r in copies), default=0),
             "clean_redacted": sum(r["flagged"] or r["redact_events"] > 0 for r in clean), "clean": len(clean),
             "added_latency_s": hold_back / GENERATION_TOKENS_PER_S,
         }
@@ -274,15 +277,18 @@ def render(result: dict, summary: dict, env: dict, command: str) -> str:
         "",
         "## Leaks and latency by hold-back", "",
         "| hold-back (tokens) | latency it adds at 30 tokens/s | copies caught (right source) | "
-        "copies with any character shown | copy characters shown | clean answers redacted |",
-        "|---|---|---|---|---|---|",
+        "copies with any character shown | copy characters shown | longest run shown (normalized tokens) | "
+        "clean answers redacted |",
+        "|---|---|---|---|---|---|---|",
     ]
     for hold_back, leak in s["leaks"].items():
         lines.append(f"| {hold_back} | {leak['added_latency_s']:.1f} s | {leak['copies_caught']}/{leak['copies']} | "
                      f"{leak['copies_shown_any']}/{leak['copies']} | {leak['copy_chars_shown']:,} of "
-                     f"{leak['copy_chars']:,} | {leak['clean_redacted']}/{leak['clean']} |")
+                     f"{leak['copy_chars']:,} | {leak['longest_shown_tokens']} | "
+                     f"{leak['clean_redacted']}/{leak['clean']} |")
     lines += ["", "Characters shown are those the final check flags that had been released before any "
-              "checkpoint caught them (the `leaked` field of the final event).", ""]
+              "checkpoint caught them (the `leaked` field of the final event); a run shown is counted in "
+              "normalized Python tokens, to compare with the 30-token match length.", ""]
     return "\n".join(lines)
 
 
