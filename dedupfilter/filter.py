@@ -42,13 +42,14 @@ import numpy as np
 from .arrays import distinct_index
 from .config import FilterPolicy
 from .index.protected import Lookup, ProtectedIndex
-from .normalize.languages import MARKDOWN, canonical_language
+from .normalize.languages import MARKDOWN, TEXT, canonical_language, detect_language
 from .normalize.mixed import FenceTracker
 from .verdict import Match, Verdict, decide
 
 CHECK_EVERY = 64  # characters between checkpoints
 LOOKBACK = 1024  # characters of released text each window looks back over
 LONG_LINE = 4096  # a longer line is taken for no fence line, so its head need not be kept
+DETECT_CHARS = 1024  # an output of unknown language is judged by its beginning
 _SPACE = re.compile(r"\s")
 
 
@@ -200,6 +201,9 @@ class StreamSession:
     _removed: list[tuple[int, int]] = field(default_factory=list)  # released as a marker
     _leaked: list[tuple[int, int]] = field(default_factory=list)
     _lookups: _LookupCache | None = None
+    _head: str = ""  # the first DETECT_CHARS characters
+    _detected: str | None = None
+    _first_fence_end: int | None = None  # where the first fenced block's opening line ends
 
     def push(self, delta: str) -> list[StreamItem]:
         """Take the next delta; return what can be released now, and events."""
@@ -208,6 +212,8 @@ class StreamSession:
         if not isinstance(delta, str):
             raise TypeError(f"a delta must be str, got {type(delta).__name__}")
         self._parts.append(delta)
+        if len(self._head) < DETECT_CHARS:
+            self._head = (self._head + delta)[:DETECT_CHARS]
         self._tail += delta
         self._length += len(delta)
         self._read_lines()
@@ -262,6 +268,8 @@ class StreamSession:
             line = self._lines[-1]
             if end - line.start <= LONG_LINE:
                 self._fences.feed_line(self._text(line.start, end))
+                if self._fences.opener and self._first_fence_end is None:
+                    self._first_fence_end = end
             self._lines.append(_Line(end, line.number + 1, self._fences.opener))
             self._scanned = end
 
@@ -300,9 +308,10 @@ class StreamSession:
         f = self.filter
         policy = f.policy
         line = self._window_start()
-        prefix = line.fence if line.fence and self.lang in (None, MARKDOWN) else ""
+        lang = self._window_language(p)
+        prefix = line.fence if line.fence and lang == MARKDOWN else ""
         window = prefix + self._text(line.start, p)
-        sk = f.index.sketch(window, self.lang)
+        sk = f.index.sketch(window, lang)
         shift = line.start - len(prefix)
         lines = line.number - 1 - prefix.count("\n")
         if self._lookups is None:
@@ -322,6 +331,24 @@ class StreamSession:
                 out.append(FilterEvent(policy.action, p, verdict))
         out += self._release(self._release_point(sk, matches, len(prefix), shift, p))
         return out
+
+    def _window_language(self, p: int) -> str:
+        """The language windows are normalized in, as ``check()`` would guess it
+        for the whole output: the given one; Markdown once a fenced block has
+        begun; before that, the guess for the output's first DETECT_CHARS
+        characters (prose is Markdown without fences). Guessing once, not per
+        window, keeps windows consistent and saves the guessing."""
+        if self.lang is not None:
+            return self.lang
+        if self._first_fence_end is not None and self._first_fence_end <= p:
+            return MARKDOWN
+        if self._detected is not None:
+            return self._detected
+        guess = detect_language(self._head[:p])
+        guess = MARKDOWN if guess == TEXT else guess
+        if p >= DETECT_CHARS:
+            self._detected = guess
+        return guess
 
     def _release_point(self, sk, matches: list[Match], prefix_len: int, shift: int, p: int) -> int:
         """``hold_back`` tokens before the checkpoint, and never past the start of a
