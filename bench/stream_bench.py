@@ -237,14 +237,16 @@ def summarize(result: dict) -> dict:
         "deltas_per_answer": statistics.mean(r["deltas"] for r in default),
         "naive": {"answers": len(naive_totals), "per_delta_ms_p50": 1000 * percentile(naive_deltas, 0.5),
                   "per_delta_ms_p99": 1000 * percentile(naive_deltas, 0.99),
-                  "per_answer_s_p50": percentile(naive_totals, 0.5)},
+                  "per_answer_s_p50": percentile(naive_totals, 0.5)} if naive_totals else None,
         "leaks": leaks,
     }
 
 
 def render(result: dict, summary: dict, env: dict, command: str) -> str:
     s = summary
-    d, n = s["per_delta_ms"], s["naive"]
+    d = s["per_delta_ms"]
+    n = s["naive"] or {"answers": 0, "per_delta_ms_p50": float("nan"), "per_delta_ms_p99": float("nan"),
+                       "per_answer_s_p50": float("nan")}
     lines = [
         "# Streaming filter: time per delta, overhead, leaks (1M-document index)", "",
         f"- Date: {datetime.date.today()}. Machine: {env['cpu']}, {env['cores']} cores (shared with other jobs), "

@@ -322,12 +322,13 @@ class StreamSession:
         out: list[StreamItem] = []
         if any(_flags(m, policy) for m in matches):
             verdict = decide(matches, policy)
-            flagged = [m for m in matches if _flags(m, policy)]
+            ranges = [(s.query_start, s.query_end, m.doc_id) for m in matches if _flags(m, policy) for s in m.spans]
             if policy.action == "block":
                 self.stopped = True
                 self.verdict = verdict
-                return [FilterEvent("block", p, verdict)]
-            if self._redact([(s.query_start, s.query_end, m.doc_id) for m in flagged for s in m.spans]):
+                self._note_leaks(ranges)
+                return [FilterEvent("block", p, verdict, self._leaks())]
+            if self._redact(ranges):
                 out.append(FilterEvent(policy.action, p, verdict))
         out += self._release(self._release_point(sk, matches, len(prefix), shift, p))
         return out
