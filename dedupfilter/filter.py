@@ -47,7 +47,7 @@ from .normalize.mixed import FenceTracker
 from .verdict import Match, Verdict, decide
 
 CHECK_EVERY = 64  # characters between checkpoints
-LOOKBACK = 1024  # characters of released text each window looks back over
+LOOKBACK = 256  # characters of released text each window looks back over (1,024 caught no more in bench/stream_bench.py)
 LONG_LINE = 4096  # a longer line is taken for no fence line, so its head need not be kept
 DETECT_CHARS = 1024  # an output of unknown language is judged by its beginning
 _SPACE = re.compile(r"\s")
