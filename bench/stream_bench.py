@@ -287,7 +287,8 @@ def render(result: dict, summary: dict, env: dict, command: str) -> str:
     lines = [
         "# Streaming filter: time per delta, overhead, leaks (1M-document index)", "",
         f"- Date: {datetime.date.today()}. Machine: {env['cpu']}, {env['cores']} cores (shared with other jobs), "
-        f"one core used. dedupfilter {env['dedupfilter']}.",
+        f"one core used. dedupfilter {env['dedupfilter']}. Load average at the end: "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}.",
         f"- Command: `{command}`. Index: {result['index_documents']:,} documents "
         "(`python bench/index_bench.py run --docs 1000000`).",
         f"- OutputFilter lookback {result['options']['lookback']} characters, checkpoints every "
@@ -312,7 +313,8 @@ def render(result: dict, summary: dict, env: dict, command: str) -> str:
         f"({100 * s['overhead_share']['max']:.2f}%) | {100 * n['per_answer_s_p50'] / 66.7:.0f}% | < 1% |",
         "",
         "A 16-token delta is 60-80 characters, so most deltas cross one checkpoint (every 64 characters, "
-        "at a space) and pay for normalizing and looking up its window (~1,500 characters).",
+        "at a space) and pay for normalizing and looking up its window (the lookback, the held-back text "
+        "and the new text). The load average during the run says how much other jobs took.",
         "",
         "## Leaks and latency by hold-back", "",
         "| hold-back (tokens) | latency it adds at 30 tokens/s | copies caught (right source) | "
@@ -325,6 +327,9 @@ def render(result: dict, summary: dict, env: dict, command: str) -> str:
                      f"{leak['copies_shown_any']}/{leak['copies']} | {leak['copy_chars_shown']:,} of "
                      f"{leak['copy_chars']:,} | {leak['longest_shown_tokens']} | "
                      f"{leak['clean_redacted']}/{leak['clean']} |")
+    lines += ["", "Characters shown are those the final check flags that had been released before any "
+              "checkpoint caught them (the `leaked` field of the final event); a run shown is counted in "
+              "normalized Python tokens, to compare with the 30-token match length."]
     g = s["parse_growth"]
     lines += ["", "## Code: re-parse the tail, or parse incrementally?", "",
               f"{g['blocks']} held-out code blocks grown 64 characters at a time ({g['steps']:,} steps), time per step:",
@@ -332,10 +337,8 @@ def render(result: dict, summary: dict, env: dict, command: str) -> str:
               "the filter's whole tokenization (parse + leaf walk) |", "|---|---|---|",
               f"| {g['fresh_parse_us']:.0f} us | {g['incremental_parse_us']:.0f} us | {g['parse_and_walk_us']:.0f} us |",
               "", "The leaf walk, not the parse, is most of the cost, and it has to visit the window's leaves "
-              "either way; the windows re-parse their tail."]
-    lines += ["", "Characters shown are those the final check flags that had been released before any "
-              "checkpoint caught them (the `leaked` field of the final event); a run shown is counted in "
-              "normalized Python tokens, to compare with the 30-token match length.", ""]
+              "either way; the windows re-parse their tail.", ""]
+
     return "\n".join(lines)
 
 
