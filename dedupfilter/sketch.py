@@ -15,9 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
+from ._kernels import lookup as _lookup
 from ._kernels import minhash as _minhash
-from .arrays import distinct, group_sizes
 from ._kernels import shingle as _shingle
+from .arrays import distinct, group_sizes
 from ._kernels.passages import passages_by_doc
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
@@ -230,6 +231,13 @@ def hits_in_ranges(lo: np.ndarray, hi: np.ndarray, max_hits: int = 1024) -> tupl
     first_of_run = np.repeat(np.cumsum(counts) - counts, counts)
     rows = np.repeat(lo, counts) + (np.arange(n_hits, dtype=np.int64) - first_of_run)
     return q_index, rows.astype(np.int64)
+
+
+def hits_in_docs(lo: np.ndarray, hi: np.ndarray, table_doc: np.ndarray, docs: np.ndarray,
+                 max_hits: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """``hits_in_ranges`` keeping only rows whose ``table_doc`` is in ``docs`` (sorted, distinct)."""
+    return _lookup.hits_in_docs(np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
+                                int(max_hits), table_doc, np.ascontiguousarray(docs, table_doc.dtype))
 
 
 def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 1024

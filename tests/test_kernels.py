@@ -16,8 +16,8 @@ from dedupfilter._kernels.hashing import xxh64
 from dedupfilter._kernels.shingle import shingle_hashes as shingle_kernel
 from dedupfilter._kernels.winnow import winnow
 from dedupfilter.config import MinHashConfig, ShingleConfig, SketchConfig
-from dedupfilter.sketch import (estimated_jaccard, permutations, shingle_hashes, signature, signatures,
-                                sketch)
+from dedupfilter.sketch import (estimated_jaccard, hits_in_docs, permutations, shingle_hashes, signature,
+                                signatures, sketch)
 
 from . import reference
 
@@ -223,3 +223,17 @@ def test_sort_based_set_operations_match_numpy(a, b):
     assert list(zip(got_a.tolist(), got_b.tolist())) == pairs
     sizes = [sum(1 for x, y in zip(a, b) if (x, y) == (p, q)) for p, q in zip(a, b)]
     assert group_sizes(a, b).tolist() == sizes
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_hits_in_docs_matches_reference(data):
+    table_doc = np.array(data.draw(st.lists(st.integers(0, 20), min_size=1, max_size=60)), np.uint32)
+    docs = np.array(sorted(data.draw(st.sets(st.integers(0, 20), max_size=8))), np.uint32)
+    n = table_doc.size
+    starts = data.draw(st.lists(st.integers(0, n), max_size=10))
+    lo = np.array(starts, np.int64)
+    hi = np.array([data.draw(st.integers(s, n)) for s in starts], np.int64)
+    max_hits = data.draw(st.integers(1, 8))
+    q_index, rows = hits_in_docs(lo, hi, table_doc, docs, max_hits)
+    assert list(zip(q_index.tolist(), rows.tolist())) == reference.hits_in_docs(lo, hi, max_hits, table_doc, docs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import hashing, lsh, minhash, passages, shingle, tokenize, tokens, winnow
+from . import hashing, lookup, lsh, minhash, passages, shingle, tokenize, tokens, winnow
 
 
 def warm_up() -> None:
@@ -37,3 +37,4 @@ def warm_up() -> None:
     lsh.query_band_keys(signatures[0].astype(np.uint32), 2, 4)
     passages.passages_by_doc(np.zeros(8, np.int64), i64, i64, np.full(8, 2, np.int64), np.ones(8, np.bool_),
                              3, 4, 10)
+    lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, np.arange(8, dtype=np.uint32), np.arange(3, dtype=np.uint32))

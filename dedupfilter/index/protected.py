@@ -26,7 +26,8 @@ from .._kernels.lsh import band_keys, query_band_keys
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import normalize
-from ..sketch import Sketch, hits_in_ranges, passages_from_hits, shingle_hashes, sketch, table_ranges
+from ..sketch import (Sketch, hits_in_docs, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
+                      table_ranges)
 from ..verdict import Match, Span, Verdict, decide
 from . import storage
 from .lsh import optimal_bands
@@ -411,10 +412,10 @@ class ProtectedIndex:
         candidates = distinct(self.fp.doc[hit_row])
         q_common = np.flatnonzero(query.informative & ~usable)
         if q_common.size:
-            c_index, c_row = hits_in_ranges(lookup.lo[q_common], lookup.hi[q_common], MAX_HITS_PER_HASH)
-            in_candidates = _contains(candidates.astype(np.uint64), self.fp.doc[c_row].astype(np.uint64))
-            hit_q = np.concatenate([hit_q, q_common[c_index[in_candidates]]])
-            hit_row = np.concatenate([hit_row, c_row[in_candidates]])
+            c_index, c_row = hits_in_docs(lookup.lo[q_common], lookup.hi[q_common], self.fp.doc, candidates,
+                                          MAX_HITS_PER_HASH)
+            hit_q = np.concatenate([hit_q, q_common[c_index]])
+            hit_row = np.concatenate([hit_row, c_row])
         k = self.settings.sketch.shingle.k
         rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
                                          self.fp.pos[hit_row].astype(np.int64), query.shingles, k, policy.gap,
