@@ -20,7 +20,8 @@ def warm_up() -> None:
     cps = np.frombuffer("warm up".encode("utf-32-le"), np.uint32)
     table_size = int(cps.max()) + 1
     tokenize.tokenize_prose(cps, np.ones(table_size, np.uint8), np.arange(table_size, dtype=np.int32),
-                            np.ones(table_size, np.uint8), np.arange(table_size, dtype=np.uint32), seed)
+                            np.ones(table_size, np.uint8), np.arange(table_size, dtype=np.uint32),
+                            np.full(128, tokenize.ASCII_GENERAL, np.uint8), seed)
     tokens.hash_ranges(u8, i64[:2], i64[:2] + 1, seed)
     tokens.backrefs_by_key(u64, np.ones(8, np.bool_))
     backrefs = np.zeros(8, np.int32)
