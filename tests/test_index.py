@@ -105,6 +105,16 @@ def test_add_then_remove_restores_the_answers(tmp_path, built, stdlib_docs, prot
     removed = added.without_ids([d.doc_id for d in extra]).save(copy)
     assert _verdicts(removed, probes) == before
     assert removed.stats()["fingerprints"] == index.stats()["fingerprints"]
+    for each in (index, added, removed, added.with_documents(extra[:1])[0]):  # the last one replaces an id
+        assert_sorted_by_hash_then_document(each)
+
+
+def assert_sorted_by_hash_then_document(index):
+    """The fingerprint table's order, which the query's hits_in_docs relies on."""
+    h, d = index.fp.hash, index.fp.doc.astype(np.int64)
+    assert np.all(h[1:] >= h[:-1])
+    same = h[1:] == h[:-1]
+    assert np.all(d[1:][same] >= d[:-1][same])
 
 
 def test_adding_an_existing_id_replaces_it(tmp_path, protected_docs):

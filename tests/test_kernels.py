@@ -225,15 +225,16 @@ def test_sort_based_set_operations_match_numpy(a, b):
     assert group_sizes(a, b).tolist() == sizes
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_hits_in_docs_matches_reference(data):
-    table_doc = np.array(data.draw(st.lists(st.integers(0, 20), min_size=1, max_size=60)), np.uint32)
-    docs = np.array(sorted(data.draw(st.sets(st.integers(0, 20), max_size=8))), np.uint32)
-    n = table_doc.size
-    starts = data.draw(st.lists(st.integers(0, n), max_size=10))
-    lo = np.array(starts, np.int64)
-    hi = np.array([data.draw(st.integers(s, n)) for s in starts], np.int64)
-    max_hits = data.draw(st.integers(1, 8))
+    # A fingerprint table as the index keeps it: sorted by hash, then document.
+    pairs = sorted(data.draw(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 40)), min_size=1, max_size=120)))
+    table_hash = np.array([h for h, _ in pairs], np.uint64)
+    table_doc = np.array([d for _, d in pairs], np.uint32)
+    docs = np.array(sorted(data.draw(st.sets(st.integers(0, 40), max_size=30))), np.uint32)
+    queries = np.array(data.draw(st.lists(st.integers(0, 8), max_size=10)), np.uint64)
+    lo, hi = (np.searchsorted(table_hash, queries, side=side) for side in ("left", "right"))
+    max_hits = data.draw(st.integers(1, 40))
     q_index, rows = hits_in_docs(lo, hi, table_doc, docs, max_hits)
     assert list(zip(q_index.tolist(), rows.tolist())) == reference.hits_in_docs(lo, hi, max_hits, table_doc, docs)
