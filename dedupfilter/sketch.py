@@ -18,7 +18,7 @@ import numpy as np
 from ._kernels import lookup as _lookup
 from ._kernels import minhash as _minhash
 from ._kernels import shingle as _shingle
-from .arrays import distinct, group_sizes
+from .arrays import distinct, group_sizes, lex_order
 from ._kernels.passages import passages_by_doc
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
@@ -262,7 +262,7 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     """
     evidence = np.ones(q_shingles.size, bool) if evidence is None else evidence
     n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
-    order = np.lexsort((hit_d, hit_q, hit_doc))
+    order = lex_order(hit_doc, hit_q, hit_d)
     hit_doc, hit_q, hit_d = hit_doc[order], hit_q[order], hit_d[order]
     # How many hits of the same document share each hit's diagonal.
     weight = group_sizes(hit_doc, hit_d - hit_q)

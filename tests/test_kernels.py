@@ -205,9 +205,13 @@ def test_warm_up_compiles_every_kernel():
         assert kernel.signatures, kernel.__name__
 
 
-@settings(max_examples=100, deadline=None)
-@given(hnp.arrays(np.int64, st.integers(0, 50), elements=st.integers(0, 5)),
-       hnp.arrays(np.int64, st.integers(0, 50), elements=st.integers(0, 5)))
+# Small values repeat (groups); values past 32 bits take the lexsort path of group_sizes.
+pair_values = st.one_of(st.integers(0, 5), st.integers(-2**40, 2**40))
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 50), elements=pair_values),
+       hnp.arrays(np.int64, st.integers(0, 50), elements=pair_values))
 def test_sort_based_set_operations_match_numpy(a, b):
     from dedupfilter.arrays import distinct, distinct_counts, distinct_pairs, group_sizes
 
@@ -223,6 +227,17 @@ def test_sort_based_set_operations_match_numpy(a, b):
     assert list(zip(got_a.tolist(), got_b.tolist())) == pairs
     sizes = [sum(1 for x, y in zip(a, b) if (x, y) == (p, q)) for p, q in zip(a, b)]
     assert group_sizes(a, b).tolist() == sizes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda n_keys: st.lists(
+    hnp.arrays(np.int64, 30, elements=pair_values), min_size=n_keys, max_size=n_keys)))
+def test_lex_order_is_lexsort(keys):
+    from dedupfilter.arrays import lex_order
+
+    np.testing.assert_array_equal(lex_order(*keys), np.lexsort(keys[::-1]))
+    unsigned = [np.abs(k).astype(np.uint64) for k in keys]
+    np.testing.assert_array_equal(lex_order(*unsigned), np.lexsort(unsigned[::-1]))
 
 
 @settings(max_examples=100, deadline=None)
