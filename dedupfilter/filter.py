@@ -292,10 +292,9 @@ class StreamSession:
         while len(lines) > 1 and lines[1].start <= target:
             lines.popleft()
         line = lines[0]
-        if target - line.start > self.filter.lookback:  # a very long line: start mid-line
-            m = _SPACE.search(self._tail, target - self._tail_at)
-            start = self._tail_at + m.end() if m else target
-            line = _Line(min(start, self._released), line.number, line.fence)
+        if target - line.start > self.filter.lookback:  # a very long line: start mid-line, after a space
+            m = _SPACE.search(self._tail, target - self._tail_at, self._released - self._tail_at)
+            line = _Line(self._tail_at + m.end() if m else target, line.number, line.fence)
         current = lines[-1].start  # the line still coming in: kept from its start while it may be a fence
         keep = min(line.start, current) if self._length - current <= LONG_LINE else line.start
         self._tail = self._tail[keep - self._tail_at:]
