@@ -271,3 +271,11 @@ def test_any_chunking_of_one_long_line_gives_the_same_output(index, one_line_ans
     out, events = run(f, [answer[a:b] for a, b in zip(bounds, bounds[1:])])
     assert out == reference[0]
     assert [e.to_dict() for e in events] == [e.to_dict() for e in reference[1]]
+
+
+def test_top_level_names_load_on_first_use():
+    import subprocess as sp
+    code = ("import sys, dedupfilter; assert 'pyarrow' not in sys.modules; "
+            "from dedupfilter import OutputFilter, ProtectedIndex, build_index, FilterPolicy; "
+            "assert OutputFilter.__module__ == 'dedupfilter.filter'")
+    assert sp.run([sys.executable, "-c", code]).returncode == 0
