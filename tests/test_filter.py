@@ -274,8 +274,7 @@ def test_any_chunking_of_one_long_line_gives_the_same_output(index, one_line_ans
 
 
 def test_top_level_names_load_on_first_use():
-    import subprocess as sp
     code = ("import sys, dedupfilter; assert 'pyarrow' not in sys.modules; "
             "from dedupfilter import OutputFilter, ProtectedIndex, build_index, FilterPolicy; "
             "assert OutputFilter.__module__ == 'dedupfilter.filter'")
-    assert sp.run([sys.executable, "-c", code]).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
