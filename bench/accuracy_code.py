@@ -42,7 +42,7 @@ import numpy as np
 
 from dedupfilter.config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, ShingleConfig, SketchConfig
 from dedupfilter.normalize import decode, normalize
-from dedupfilter.sketch import Sketch, compare, newline_offsets, sketch_tokens
+from dedupfilter.sketch import Comparison, Sketch, compare, newline_offsets, sketch_tokens
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
@@ -177,6 +177,11 @@ def fingerprint_similarity(a: Sketch, b: Sketch) -> float:
     return shared / total
 
 
+def longest_passage(result: Comparison) -> int:
+    """Tokens of the longest matched passage (what FilterPolicy.min_match_tokens tests)."""
+    return max((p.n_tokens for p in result.passages), default=0)
+
+
 def pair_scores(a: Sketch, b: Sketch) -> tuple[float, ...]:
     """One value per entry of SCORES, in that order."""
     result = compare(a, b, gap=DEFAULT_POLICY.gap)
@@ -187,7 +192,7 @@ def pair_scores(a: Sketch, b: Sketch) -> tuple[float, ...]:
                    + covered_tokens(spans[:, 2], spans[:, 3], b.n_tokens))
         coverage = covered / (a.n_tokens + b.n_tokens)
     return (result.jaccard, max(result.containment_a, result.containment_b), coverage,
-            fingerprint_similarity(a, b), float(result.longest_passage))
+            fingerprint_similarity(a, b), float(longest_passage(result)))
 
 
 # Normalized files and pair sets, set before the worker pool is forked (workers inherit them).
