@@ -2,7 +2,8 @@
 
 Reads bench/results/accuracy_code.json (python bench/accuracy_code.py),
 accuracy_text.json (python bench/accuracy_text.py) and evasion.json
-(python bench/evasion.py); prints the Markdown, and with --write replaces the
+(python bench/evasion.py), with dolos_ai_obfuscation.json (python
+bench/dolos_ai_obfuscation.py) as an anchor; prints the Markdown, and with --write replaces the
 block between the README's accuracy markers. Anchors (published figures and
 the Dolos run on this machine) sit beside each figure.
 
@@ -85,6 +86,7 @@ def code_rows(code: dict) -> list[list[str]]:
                      f"**{b['f']:.3f}** ({b['precision']:.2f} / {b['recall']:.2f}; {best[0]}, {best[1]}; tuned on "
                      "the data)", f"Dolos here {dolos[name]['f1']:.3f}", ""])
     ai = [n for n in next(iter(results))["metrics"] if n.startswith("aiobf_")]
+    dolos_ai = (load("dolos_ai_obfuscation") or {}).get("sets", {})
     if ai:
         for attack in ("insert", "refactor", "gptobf"):
             names = [n for n in ai if n.endswith(f"_{attack}")]
@@ -92,7 +94,9 @@ def code_rows(code: dict) -> list[list[str]]:
             jplag = [JPLAG_AI[n.removeprefix("aiobf_")] for n in names]
             rows.append([f"JPlag AI-obfuscation set, {attack}", f"ROC AUC per task set ({len(names)})",
                          f"**{' '.join(f'{x:.3f}' for x in ours)}** (recommended {rec['config']}, {rec['score']}; "
-                         "not tuned on these)", "JPlag " + " ".join(f"{x:.3f}" for x in jplag), ""])
+                         "not tuned on these)", "JPlag " + " ".join(f"{x:.3f}" for x in jplag)
+                         + ("; Dolos here " + " ".join(f"{dolos_ai[n.removeprefix('aiobf_')]['dolos_auc']:.3f}"
+                                                       for n in names) if dolos_ai else ""), ""])
     return rows
 
 
@@ -161,7 +165,7 @@ def render() -> str:
         lines += [f"From `{'`, `'.join(commands)}` ({', '.join(c['context']['date'] for c in (code, text) if c)}; "
                   "2-core VM shared with other jobs; details in `bench/results/accuracy_code.md` and "
                   "`accuracy_text.md`). Dolos 3.5.1 was run on the same pairs on this machine "
-                  "(`../shared/peers/dolos`).", "",
+                  "(`../shared/peers/dolos`; on the AI-obfuscation set `bench/dolos_ai_obfuscation.py`).", "",
                   *table(["data set", "metric", "dedupfilter", "anchors", "target (issue 7)"], rows), ""]
     if evasion:
         fb = "; ".join(f"{name} {e['blocked']:.3f} (n {e['n']})" for name, e in evasion["false_blocks"].items())
