@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import hashing, lsh, minhash, passages, shingle, tokenize, tokens, winnow
+from . import hashing, lsh, minhash, passages, shingle, tokenize, tokens, unionfind, verify, winnow
 
 
 def warm_up() -> None:
@@ -37,3 +37,6 @@ def warm_up() -> None:
     lsh.query_band_keys(signatures[0].astype(np.uint32), 2, 4)
     passages.passages_by_doc(np.zeros(8, np.int64), i64, i64, np.full(8, 2, np.int64), np.ones(8, np.bool_),
                              3, 4, 10)
+    unionfind.connected_components(8, i64[:4], i64[4:])
+    verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])
+    verify.signature_agreement(signatures, i64[:1], i64[:1])
