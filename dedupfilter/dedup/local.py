@@ -241,8 +241,8 @@ def bucket_links(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the first and to the previous one of its bucket. Same components as all pairs, 2n links."""
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
-    same = ordered[1:] == ordered[:-1]
-    run_start = np.concatenate([[True], ~same])
+    run_start = np.ones(keys.size, bool)
+    run_start[1:] = ordered[1:] != ordered[:-1]
     first = order[np.flatnonzero(run_start)][np.cumsum(run_start) - 1]
     member = np.flatnonzero(~run_start)
     left = np.concatenate([first[member], order[member - 1]])
