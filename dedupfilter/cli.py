@@ -273,14 +273,19 @@ def cmd_demo(args) -> int:
     return run_demo(index_path=args.index, json_output=args.json)
 
 
+def _add_column_options(p: argparse.ArgumentParser, id_help: str, lang_help: str) -> None:
+    p.add_argument("--text-column", default="text", help="text column of JSONL/Parquet/datasets (default text)")
+    p.add_argument("--id-column", help=id_help)
+    p.add_argument("--lang-column", help="column with each row's language")
+    p.add_argument("--lang", help=f"{lang_help}; {LANG_HELP}")
+
+
 def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", metavar="SOURCE", nargs="+",
                    help="directories (recursive; language by file extension), files, .jsonl, .parquet, "
                         "or Hugging Face datasets saved with save_to_disk")
-    p.add_argument("--text-column", default="text", help="text column of JSONL/Parquet/datasets (default text)")
-    p.add_argument("--id-column", help="document id column (default: file#row)")
-    p.add_argument("--lang-column", help="column with each row's language")
-    p.add_argument("--lang", help="language of documents whose language is not otherwise known; " + LANG_HELP)
+    _add_column_options(p, id_help="document id column (default: file#row)",
+                        lang_help="language of documents whose language is not otherwise known")
     p.add_argument("--ignore", nargs="+", metavar="FILE", default=[],
                    help="template or base code whose k-grams never count as copies")
     p.add_argument("--workers", type=int, default=default_workers(), metavar="N",
@@ -372,10 +377,8 @@ def _add_dedup_command(sub) -> None:
     p.add_argument("--keep", default="first", metavar="RULE",
                    help="which K stay: first (input order), longest, or column:NAME (largest value first); "
                         "default first")
-    p.add_argument("--text-column", default="text", help="text column of tables (default text)")
-    p.add_argument("--id-column", help="document id column, copied to --clusters")
-    p.add_argument("--lang-column", help="column with each row's language")
-    p.add_argument("--lang", help="language of every document (text: prose rules for all); " + LANG_HELP)
+    _add_column_options(p, id_help="document id column, copied to --clusters",
+                        lang_help="language of every document (text: prose rules for all)")
     p.add_argument("--clusters", metavar="FILE",
                    help="also write a Parquet file: row, id, cluster, cluster_size, kept for every row")
     p.add_argument("--against", metavar="INDEX", help="also remove documents matching this protected index")

@@ -253,6 +253,19 @@ def test_jsonl_lines_come_back_byte_for_byte(corpus, tmp_path):
     assert (tmp_path / "out.jsonl").read_bytes() == b"".join(lines[i] for i in expected_kept(corpus, 2))
 
 
+def test_jsonl_with_a_column_changing_type_between_rows(corpus, tmp_path):
+    """Arrow's JSON reader refuses such a file; the line-by-line reader takes over, same result."""
+    rows = [{**r, "score": "n/a" if i % 7 == 0 else r["score"]} for i, r in enumerate(corpus)]
+    rows.append({**corpus[0], "text": None, "doc_id": "no text"})
+    lines = [json.dumps(r).encode() + b"\n" for r in rows]
+    (tmp_path / "in.jsonl").write_bytes(b"".join(lines))
+    summary = dedup(str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"), lang_column="lang",
+                    n_workers=1, progress=False)
+    kept = expected_kept(corpus, 1) + [len(rows) - 1]
+    assert (tmp_path / "out.jsonl").read_bytes() == b"".join(lines[i] for i in kept)
+    assert summary.without_text == 1
+
+
 def test_directories_of_parquet_shards_and_of_files(corpus, tmp_path):
     shards = tmp_path / "shards"
     (shards / "part").mkdir(parents=True)

@@ -171,28 +171,31 @@ def _protected_index(path: str):
 def sketch_shard(shard: Shard, settings: DedupSettings, target: str) -> int:
     """Read and sketch one shard into the directory ``target`` (created complete, or not at all)."""
     rows = read_shard(shard, settings.columns, settings.rank_column)
-    shingle_sets, n_chars = [], np.zeros(len(rows.texts), np.int64)
-    protected = np.zeros(len(rows.texts), bool)
+    n_rows = len(rows.texts)
+    all_shingles, n_chars = [], np.zeros(n_rows, np.int64)
+    protected = np.zeros(n_rows, bool)
     index = _protected_index(settings.against) if settings.against else None
     for i, (text, lang, path) in enumerate(zip(rows.texts, rows.langs, rows.paths)):
         if text is None:
-            shingle_sets.append(np.empty(0, np.uint64))
             continue
         lang = settings.lang or lang
-        tokens = normalize(text, lang, path=path)
-        shingle_sets.append(distinct(shingle_hashes(tokens, settings.sketch.shingle)))
+        all_shingles.append(shingle_hashes(normalize(text, lang, path=path), settings.sketch.shingle))
         n_chars[i] = len(text)
         if index is not None:
             protected[i] = not index.query(text, lang, path=path, top=1).allowed
+    # Each document's set of shingles, from one sort of the whole shard (not one per document).
+    has_text = np.array([t is not None for t in rows.texts], bool)
+    owner = np.repeat(np.flatnonzero(has_text), [s.size for s in all_shingles])
+    owner, shingles = distinct_pairs(owner, np.concatenate(all_shingles) if all_shingles
+                                     else np.empty(0, np.uint64))
+    offsets = np.searchsorted(owner, np.arange(n_rows + 1)).astype(np.int64)
     tmp = Path(f"{target}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    np.save(tmp / "signatures.npy", signatures(shingle_sets, settings.sketch.minhash))
+    np.save(tmp / "signatures.npy", signatures(np.split(shingles, offsets[1:-1]), settings.sketch.minhash))
     if settings.verify == "exact":
-        lengths = np.array([s.size for s in shingle_sets], np.int64)
-        np.save(tmp / "shingle_offsets.npy", np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
-        np.save(tmp / "shingles.npy", np.concatenate(shingle_sets) if shingle_sets else np.empty(0, np.uint64))
-    has_text = np.array([t is not None for t in rows.texts], bool)
+        np.save(tmp / "shingle_offsets.npy", offsets)
+        np.save(tmp / "shingles.npy", shingles)
     table = pa.table({"id": pa.array(rows.ids, pa.string()), "n_chars": n_chars, "has_text": has_text,
                       "rank": rows.ranks, "protected": protected})
     feather.write_feather(table, tmp / "rows.arrow", compression="uncompressed")
