@@ -24,8 +24,8 @@ throughput: the real-code pool at /tmp/idxbench/pool.jsonl (Linux, JDK, Go, Pyth
     shingles, 2 worker processes. Peers tokenize words by white space; dedupfilter runs with
     ``--lang text`` (its prose tokenizer: NFKC, casefold, word tokens) for the like-for-like figure,
     and with each row's language (tree-sitter code normalization) for what it does by default.
-    Peers run on the first --peer-docs documents when the full pool would take them too long; ours
-    runs on both. Peak RSS is the largest sum of RSS over the process tree, sampled every 0.1 s.
+    Peers run on the first --peer-docs documents when the full pool would take them too long (those
+    named by --full-peers run on both); ours runs on both. Peak RSS is the largest sum of RSS over the process tree, sampled every 0.1 s.
 
 Results: bench/results/dedup.md and dedup.json (each run's section replaced).
 """
@@ -290,8 +290,8 @@ def run_throughput(args) -> dict:
         systems = [("dedupfilter --lang text", ours_command(folder, WORK / "out-ours-text", "--lang", "text")),
                    ("dedupfilter (code normalization)",
                     ours_command(folder, WORK / "out-ours-code", "--lang-column", "lang"))]
-        if n_docs <= args.peer_docs:
-            for peer in ("datatrove", "text-dedup", "datasketch"):
+        for peer in ("datatrove", "text-dedup", "datasketch"):
+            if n_docs <= args.peer_docs or peer in args.full_peers:
                 out = WORK / f"out-{peer}"
                 systems.append((peer, [args.peers_python, str(REPO / "bench" / "dedup_peers.py"), peer, str(folder),
                                        str(out), "--bands", str(bands), "--rows", str(rows), "--ngram",
@@ -375,6 +375,8 @@ def main() -> None:
     parser.add_argument("command", choices=("accuracy", "throughput"))
     parser.add_argument("--docs", type=int, default=1_046_649, help="documents of the pool for our runs")
     parser.add_argument("--peer-docs", type=int, default=100_000, help="documents of the pool for the peers")
+    parser.add_argument("--full-peers", nargs="*", default=[], metavar="PEER",
+                        help="peers to run on --docs as well (e.g. datasketch, the fastest)")
     parser.add_argument("--peers-python", default=PEERS_PYTHON)
     parser.add_argument("--skip-code", action="store_true", help="skip dedupfilter's code-normalization runs")
     args = parser.parse_args()

@@ -24,6 +24,7 @@ from hypothesis.extra import numpy as hnp
 import corpora
 from corpora import transforms
 from dedupfilter import dedup
+from dedupfilter._kernels.sets import distinct_segments
 from dedupfilter._kernels.unionfind import connected_components
 from dedupfilter._kernels.verify import pair_jaccard, signature_agreement
 from dedupfilter.arrays import distinct
@@ -95,6 +96,16 @@ def test_pair_jaccard_matches_set_overlap(members, data):
     for (a, b), j in zip(pairs, got):
         want = 1.0 if arrays[a].size == arrays[b].size == 0 else set_overlap(arrays[a], arrays[b])[0]
         assert j == pytest.approx(want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 12), max_size=20), max_size=8))
+def test_distinct_segments_match_per_segment_distinct(segments):
+    values = np.array([v for seg in segments for v in seg], np.uint64)
+    offsets = np.concatenate([[0], np.cumsum([len(seg) for seg in segments])]).astype(np.int64)
+    flat, new_offsets = distinct_segments(values, offsets)
+    assert [flat[a:b].tolist() for a, b in zip(new_offsets, new_offsets[1:])] == \
+        [sorted(set(seg)) for seg in segments]
 
 
 def test_signature_agreement_matches_estimated_jaccard(pydoc_docs):

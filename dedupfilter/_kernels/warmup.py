@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import hashing, lsh, minhash, passages, shingle, tokenize, tokens, unionfind, verify, winnow
+from . import hashing, lsh, minhash, passages, sets, shingle, tokenize, tokens, unionfind, verify, winnow
 
 
 def warm_up() -> None:
@@ -40,3 +40,4 @@ def warm_up() -> None:
     unionfind.connected_components(8, i64[:4], i64[4:])
     verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])
     verify.signature_agreement(signatures, i64[:1], i64[:1])
+    sets.distinct_segments(u64, np.array([0, 4, 8], np.int64))

@@ -38,6 +38,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from .._kernels.lsh import band_keys
+from .._kernels.sets import distinct_segments
 from .._kernels.unionfind import connected_components
 from .._kernels.verify import pair_jaccard, signature_agreement
 from ..arrays import distinct, distinct_pairs
@@ -183,12 +184,11 @@ def sketch_shard(shard: Shard, settings: DedupSettings, target: str) -> int:
         n_chars[i] = len(text)
         if index is not None:
             protected[i] = not index.query(text, lang, path=path, top=1).allowed
-    # Each document's set of shingles, from one sort of the whole shard (not one per document).
     has_text = np.array([t is not None for t in rows.texts], bool)
-    owner = np.repeat(np.flatnonzero(has_text), [s.size for s in all_shingles])
-    owner, shingles = distinct_pairs(owner, np.concatenate(all_shingles) if all_shingles
-                                     else np.empty(0, np.uint64))
-    offsets = np.searchsorted(owner, np.arange(n_rows + 1)).astype(np.int64)
+    lengths = np.zeros(n_rows + 1, np.int64)
+    lengths[1:][has_text] = [s.size for s in all_shingles]
+    shingles, offsets = distinct_segments(np.concatenate(all_shingles) if all_shingles else
+                                          np.empty(0, np.uint64), np.cumsum(lengths))
     tmp = Path(f"{target}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
