@@ -358,7 +358,9 @@ def render(data: dict) -> str:
         t = data["throughput"]
         out += [f"## Throughput ({t['date']}, commit {t['commit']})", "",
                 f"`{t['command']}` on {t['machine']}. {t['bands']} bands x {t['rows']} rows, {t['ngram']}-token "
-                f"shingles, {t['workers']} workers for every system.", "",
+                f"shingles, {t['workers']} workers for every system. Peak RSS is summed over the process "
+                "tree, so pages a forked child shares with its parent (datasketch, text-dedup) count twice; "
+                "dedupfilter's workers are spawned and share only libraries.", "",
                 "| documents | system | wall s | docs/s | MB/s | peak RSS GiB | RSS per 1M docs GiB | "
                 "documents out |", "|---|---|---|---|---|---|---|---|"]
         for r in t["runs"]:

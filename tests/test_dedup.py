@@ -428,6 +428,11 @@ def test_bad_input_is_a_clear_error_and_nothing_is_written(corpus, tmp_path, cap
         assert name in str(info.value)
         assert not (tmp_path / "o.jsonl").exists()
 
+    with pytest.raises(InputError, match="'doc_id' has no numeric values"):
+        dedup(str(tmp_path / "in.parquet"), str(tmp_path / "o.parquet"), keep="column:doc_id", n_workers=1,
+              progress=False)
+    assert not (tmp_path / "o.parquet").exists()
+
     (tmp_path / "exists.parquet").write_bytes(b"keep me")
     with pytest.raises(InputError, match="already exists"):
         dedup(str(tmp_path / "in.parquet"), str(tmp_path / "exists.parquet"), n_workers=1, progress=False)

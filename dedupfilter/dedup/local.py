@@ -385,6 +385,8 @@ def run_local(input_path: str, out: str, settings: DedupSettings, clusters: str 
         raise InputError(f"{input_path}: no documents")
     rows = pa.concat_tables(tables)
     has_text = rows["has_text"].to_numpy()
+    if settings.rank_column and np.isnan(rows["rank"].to_numpy()).all():
+        raise InputError(f"{input_path}: column {settings.rank_column!r} has no numeric values to rank by")
     n_bands, band_rows = settings.bands
     keys = np.empty((n_docs, n_bands), np.uint64)
     with Progress("banding", unit="docs", total=n_docs, enabled=show_progress) as progress:
