@@ -8,11 +8,11 @@ Only the local engine (worker processes on one machine) exists so far.
 
 from __future__ import annotations
 
-from ..config import DEFAULT_SKETCH_CONFIG, SketchConfig
-from ..index.sketching import default_workers
-from .local import DedupSettings, DedupSummary, run_local
+import os
 
-__all__ = ["dedup", "DedupSettings", "DedupSummary", "ENGINES"]
+from ..config import DEFAULT_SKETCH_CONFIG, SketchConfig
+
+__all__ = ["dedup", "ENGINES"]
 
 ENGINES = ("local",)
 
@@ -23,7 +23,7 @@ def dedup(input: str, out: str, *, max_copies: int = 1, threshold: float = 0.8, 
           flag_only: bool = False, verify: str = "exact", config: SketchConfig = DEFAULT_SKETCH_CONFIG,
           n_workers: int | None = None, shard_rows: int = 10_000, work_dir: str | None = None,
           overwrite: bool = False, progress: bool | None = None, engine: str = "local",
-          on_shard=None) -> DedupSummary:
+          on_shard=None):
     """Write ``input``'s rows to ``out``, at most ``max_copies`` of each near-duplicate cluster.
 
     input: a Parquet file or directory of Parquet files, a JSONL file or
@@ -46,7 +46,12 @@ def dedup(input: str, out: str, *, max_copies: int = 1, threshold: float = 0.8, 
         reuses them.
     on_shard: called with a count after each shard is sketched (tests use it
         to interrupt a run).
+
+    Returns a ``DedupSummary`` (``dedupfilter.dedup.local``). The engine and
+    pyarrow are imported here, so ``import dedupfilter`` stays light.
     """
+    from .local import DedupSettings, run_local
+
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r} is not available; this version has: {', '.join(ENGINES)}")
     settings = DedupSettings(max_copies=max_copies, threshold=threshold, text_column=text_column,
@@ -54,5 +59,5 @@ def dedup(input: str, out: str, *, max_copies: int = 1, threshold: float = 0.8, 
                              verify=verify, against=against, flag_only=flag_only, shard_rows=shard_rows,
                              sketch=config)
     return run_local(input, out, settings, clusters=clusters,
-                     n_workers=default_workers() if n_workers is None else n_workers, work_dir=work_dir,
+                     n_workers=(os.cpu_count() or 1) if n_workers is None else n_workers, work_dir=work_dir,
                      overwrite=overwrite, show_progress=progress, on_shard=on_shard)
