@@ -42,7 +42,9 @@ import numpy as np
 
 from dedupfilter.config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, ShingleConfig, SketchConfig
 from dedupfilter.normalize import decode, normalize
-from dedupfilter.sketch import Sketch, compare, newline_offsets, sketch_tokens
+from dedupfilter.arrays import distinct, distinct_counts
+from dedupfilter.index import IndexSettings
+from dedupfilter.sketch import Comparison, Sketch, compare, newline_offsets, set_overlap, sketch_tokens
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
@@ -66,6 +68,9 @@ SCORES = {
     "fp_coverage": "Dolos's similarity on the winnowed fingerprints: "
                    "(fingerprints of A found in B + of B found in A) / all fingerprints",
     "longest": "longest matched passage in tokens (what FilterPolicy.min_match_tokens tests)",
+    "jaccard_rare": "Jaccard over the k-grams found in at most max(10, 1%) of the set's files (the index's "
+                    "boilerplate rule, IndexSettings.df_cutoff; no labels used)",
+    "containment_rare": "max containment over those k-grams",
 }
 
 # shared/peers/dolos/results.md: Dolos 3.5.1 defaults (k 23, w 17), same machine, same protocol.
@@ -142,12 +147,58 @@ def read_soco(root: Path, lang: str) -> PairSet:
     return PairSet(f"soco_{lang}", lang, [str(root / lang / n) for n in names], left, right, labels)
 
 
+# JPlag's AI-obfuscation study (Saglam et al., EMSE 2025): per task set, the attacks
+# with a human original (tool statement insertion, tool refactoring, GPT obfuscation).
+AI_OBFUSCATION_ATTACKS = ("insert", "refactor", "gptobf")
+
+
+def read_ai_obfuscation(root: Path) -> list[PairSet]:
+    """The pairs JPlag scored (raw-results/<set>-<attack>-Base.csv): Plag-Original positive,
+    Original-Original negative; JPlag's similarity kept as tag "jplag". A submission is a
+    folder: its .java files are read together."""
+    pair_sets = []
+    for csv_path in sorted((root / "raw-results").glob("*-Base.csv")):
+        task, attack = csv_path.name[:-len("-Base.csv")].rsplit("-", 1)
+        if attack not in AI_OBFUSCATION_ATTACKS:
+            continue
+        with open(csv_path) as f:
+            rows = list(csv.DictReader(f, delimiter=";"))
+        base = root / "datasets" / task
+        paths = {}
+        for r in rows:
+            for name in (r["first"], r["second"]):
+                human = base / "human" / name
+                paths.setdefault(name, str(human if human.is_dir() else base / attack / name))
+        files = sorted(set(paths.values()))
+        index = {path: i for i, path in enumerate(files)}
+        lang = "cpp" if any(base.rglob("*.cpp")) else "java"  # z5z1 and z5z5 are C++
+        pair_sets.append(PairSet(
+            f"aiobf_{task}_{attack}", lang, files,
+            np.array([index[paths[r["first"]]] for r in rows]), np.array([index[paths[r["second"]]] for r in rows]),
+            np.array([int(r["tupleType"] == "Plag-Original") for r in rows]),
+            {"jplag": np.array([float(r["similarity"]) for r in rows])}))
+    return pair_sets
+
+
+SOURCE_SUFFIXES = (".java", ".c", ".cpp", ".cc", ".h", ".hpp")
+
+
+def read_source(path: str) -> str:
+    """A file, or every source file under a folder (one submission), joined in name order."""
+    path = Path(path)
+    if path.is_dir():
+        return "\n".join(decode(p.read_bytes()) for p in sorted(path.rglob("*"))
+                         if p.suffix in SOURCE_SUFFIXES and p.is_file())
+    return decode(path.read_bytes())
+
+
 def read_pair_sets(datasets: Path) -> list[PairSet]:
     """The pair sets whose folders exist under ``datasets``."""
     readers = {
         "conplag": lambda d: [read_conplag(d, 1), read_conplag(d, 2)],
         "irplag": lambda d: [read_irplag(d)],
         "soco14-train": lambda d: [read_soco(d, "java"), read_soco(d, "c")],
+        "jplag-emse25-ai-obfuscation": read_ai_obfuscation,
     }
     pair_sets = []
     for folder, reader in readers.items():
@@ -177,7 +228,33 @@ def fingerprint_similarity(a: Sketch, b: Sketch) -> float:
     return shared / total
 
 
-def pair_scores(a: Sketch, b: Sketch) -> tuple[float, ...]:
+def longest_passage(result: Comparison) -> int:
+    """Tokens of the longest matched passage (what FilterPolicy.min_match_tokens tests)."""
+    return max((p.n_tokens for p in result.passages), default=0)
+
+
+def rare_shingles(sketches: list[Sketch]) -> list[np.ndarray]:
+    """Each sketch's distinct k-grams without those found in more than the index's
+    boilerplate cutoff of these files (what contest idioms and templates are).
+    Unsupervised, but over all files of the set, test split included."""
+    sets = [distinct(s.shingles) for s in sketches]
+    # A file repeated in many pairs (ConPlag keeps a copy per pair) counts once.
+    unique = list({s.tobytes(): s for s in sets}.values())
+    if not unique:
+        return sets
+    hashes, df = distinct_counts(np.concatenate(unique))
+    common = hashes[df > IndexSettings().df_cutoff(len(unique))]
+    return [s[~sorted_contains(common, s)] for s in sets]
+
+
+def sorted_contains(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    if sorted_values.size == 0:
+        return np.zeros(queries.shape, bool)
+    idx = np.minimum(np.searchsorted(sorted_values, queries), sorted_values.size - 1)
+    return sorted_values[idx] == queries
+
+
+def pair_scores(a: Sketch, b: Sketch, rare_a: np.ndarray, rare_b: np.ndarray) -> tuple[float, ...]:
     """One value per entry of SCORES, in that order."""
     result = compare(a, b, gap=DEFAULT_POLICY.gap)
     coverage = 0.0
@@ -186,8 +263,9 @@ def pair_scores(a: Sketch, b: Sketch) -> tuple[float, ...]:
         covered = (covered_tokens(spans[:, 0], spans[:, 1], a.n_tokens)
                    + covered_tokens(spans[:, 2], spans[:, 3], b.n_tokens))
         coverage = covered / (a.n_tokens + b.n_tokens)
+    rare_jaccard, rare_in_b, rare_in_a = set_overlap(rare_a, rare_b)
     return (result.jaccard, max(result.containment_a, result.containment_b), coverage,
-            fingerprint_similarity(a, b), float(result.longest_passage))
+            fingerprint_similarity(a, b), float(longest_passage(result)), rare_jaccard, max(rare_in_a, rare_in_b))
 
 
 # Normalized files and pair sets, set before the worker pool is forked (workers inherit them).
@@ -201,7 +279,7 @@ def normalize_files(pair_sets: list[PairSet]) -> dict:
     for pair_set in pair_sets:
         for path in pair_set.files:
             if path not in streams:
-                text = decode(Path(path).read_bytes())
+                text = read_source(path)
                 streams[path] = (normalize(text, pair_set.lang), newline_offsets(text))
     return streams
 
@@ -212,7 +290,9 @@ def score_pairs(sketches: dict[str, Sketch], pair_set: PairSet, fingerprints_onl
              for i, j in zip(pair_set.left, pair_set.right)]
     if fingerprints_only:
         return {WINDOW_SCORE: np.array([fingerprint_similarity(a, b) for a, b in pairs])}
-    values = np.array([pair_scores(a, b) for a, b in pairs])
+    rare = rare_shingles([sketches[f] for f in pair_set.files])
+    values = np.array([pair_scores(a, b, rare[i], rare[j])
+                       for (a, b), i, j in zip(pairs, pair_set.left, pair_set.right)])
     return {name: values[:, column] for column, name in enumerate(SCORES)}
 
 
@@ -292,6 +372,34 @@ def evaluate_conplag(scores: np.ndarray, pair_set: PairSet) -> dict:
             "auc_test": roc_auc(scores[test], y_test), "auc_train": roc_auc(scores[train], y_train)}
 
 
+def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
+    """Weights (bias last) of an L2-regularized logistic regression, by Newton's method."""
+    x = np.column_stack([x, np.ones(len(x))])
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-x @ w))
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def logistic_scores(scores: dict[str, np.ndarray], pair_set: PairSet) -> np.ndarray:
+    """All scores of one configuration combined by a logistic regression fit on the TRAIN split
+    only (features standardized with TRAIN statistics); the linear score of every pair."""
+    x = np.column_stack([scores[name] for name in SCORES])
+    train = pair_set.tags["split"] == "train"
+    mean, std = x[train].mean(axis=0), x[train].std(axis=0)
+    z = (x - mean) / np.where(std > 0, std, 1.0)
+    w = logistic_fit(z[train], pair_set.labels[train].astype(float))
+    return z @ w[:-1] + w[-1]
+
+
 def evaluate_irplag(scores: np.ndarray, pair_set: PairSet) -> dict:
     labels, levels, cases = pair_set.labels, pair_set.tags["level"], pair_set.tags["case"]
     best = best_threshold(scores, labels)
@@ -351,6 +459,9 @@ def run_configs(shingles: list[ShingleConfig], pair_sets: list[PairSet], jobs: i
         entry = {"config": config_label(shingle), "shingle": asdict(shingle), "seconds": seconds,
                  "metrics": {p.name: {s: evaluate(p, values) for s, values in scores[p.name].items()}
                              for p in pair_sets}}
+        if not fingerprints_only:
+            entry["logistic"] = {p.name: evaluate_conplag(logistic_scores(scores[p.name], p), p)
+                                 for p in pair_sets if "split" in p.tags}
         if shingle == DEFAULT_SKETCH_CONFIG.shingle:
             entry["default_policy"] = {p.name: evaluate_default_policy(p, scores[p.name]) for p in pair_sets}
         results.append(entry)
@@ -386,7 +497,7 @@ def rank_rows(results: list[dict]) -> list[dict]:
     rows = []
     for entry in results:
         for score in next(iter(entry["metrics"].values())):
-            per_set = {name: metrics[score] for name, metrics in entry["metrics"].items()}
+            per_set = {name: metrics[score] for name, metrics in entry["metrics"].items() if name in HEADLINE}
             headline = {name: HEADLINE[name][1](m) for name, m in per_set.items()}
             threshold_free = {name: THRESHOLD_FREE[name][1](m) for name, m in per_set.items()}
             rows.append({"config": entry["config"], "shingle": entry["shingle"], "score": score,
@@ -512,7 +623,7 @@ def per_set_section(results: list[dict], set_name: str) -> list[str]:
         metrics = entry["metrics"][set_name]
         rows.append([entry["config"], *[cell(metrics[s], set_name) if s in metrics else f"as w{WINDOW}"
                                         for s in SCORES]])
-    rows.append(["**Dolos** k23 w17", dolos_cell(set_name), "", "", "", ""])
+    rows.append(["**Dolos** k23 w17", dolos_cell(set_name), *[""] * (len(SCORES) - 1)])
     return markdown_table(["config", *SCORES], rows)
 
 
@@ -584,8 +695,37 @@ def dolos_headline(set_name: str) -> float:
     return DOLOS[set_name][key]
 
 
-def render_markdown(results: list[dict], set_names: list[str], ranked: list[dict], context: dict) -> str:
+def ai_obfuscation_section(results: list[dict], ai_sets: list[PairSet], choice: dict) -> list[str]:
+    """AUROC per task set and attack, on the pairs JPlag scored, beside JPlag's own (Base) AUROC."""
+    row = choice["row"]
+    by_config = {e["config"]: e for e in results if all(p.name in e["metrics"] for p in ai_sets)}
+    default = config_label(DEFAULT_SKETCH_CONFIG.shingle)
+    candidates = [(config, score) for config, e in by_config.items() for score in e["metrics"][ai_sets[0].name]]
+
+    def auc(config: str, score: str, name: str) -> float:
+        return by_config[config]["metrics"][name][score]["auc"]
+
+    overall = max(candidates, key=lambda c: np.mean([auc(*c, p.name) for p in ai_sets]))
+    rows = []
+    for p in ai_sets:
+        best = max(candidates, key=lambda c: auc(*c, p.name))
+        rows.append([p.name.removeprefix("aiobf_"), f"{p.labels.sum()} / {p.labels.size - p.labels.sum()}",
+                     f"{roc_auc(p.tags['jplag'], p.labels):.3f}", f"{auc(row['config'], row['score'], p.name):.3f}",
+                     f"{auc(default, row['score'], p.name):.3f}", f"{auc(*overall, p.name):.3f}",
+                     f"{auc(*best, p.name):.3f} ({best[0]}, {best[1]})"])
+    rows.append(["mean", "", f"{np.mean([roc_auc(p.tags['jplag'], p.labels) for p in ai_sets]):.3f}",
+                 *[f"{np.mean([auc(*c, p.name) for p in ai_sets]):.3f}"
+                   for c in ((row["config"], row["score"]), (default, row["score"]), overall)], ""])
+    return markdown_table(["task set, attack", "pairs (copies / independent)", "JPlag (Base) AUROC",
+                           f"recommended ({row['config']}, {row['score']})", f"default ({default}, {row['score']})",
+                           f"best on these sets overall ({overall[0]}, {overall[1]})*",
+                           "best per row*"], rows)
+
+
+def render_markdown(results: list[dict], pair_sets: list[PairSet], ranked: list[dict], context: dict) -> str:
     choice = recommend(ranked)
+    set_names = [p.name for p in pair_sets if p.name in HEADLINE]
+    ai_sets = [p for p in pair_sets if p.name.startswith("aiobf_")]
     lines = [
         "# dedupfilter accuracy on labelled code-plagiarism sets, next to Dolos", "",
         f"- Date: {context['date']}. Machine: {context['machine']}, {context['cores']} cores; "
@@ -611,6 +751,23 @@ def render_markdown(results: list[dict], set_names: list[str], ranked: list[dict
     ]
     for name in set_names:
         lines += ["", f"## {name}: {CELL_LEGEND[name]}", "", *per_set_section(results, name)]
+    logistic = [(e["config"], name, m) for e in results if "logistic" in e for name, m in e["logistic"].items()]
+    if logistic:
+        lines += ["", "## ConPlag: every score of a configuration combined (logistic regression fit on TRAIN)", "",
+                  f"Features: the {len(SCORES)} scores above, standardized with TRAIN statistics; L2 penalty 1; "
+                  "threshold chosen for F1.5 on TRAIN; TEST untouched until reported.", "",
+                  *markdown_table(["config", "set", "TRAIN F1.5", "TEST F1.5 (P, R)", "TEST AUC"],
+                                  [[config, name, f"{m['train_best']['f']:.3f}",
+                                    f"{m['test_at_train_threshold']['f']:.3f} "
+                                    f"({m['test_at_train_threshold']['precision']:.3f}, "
+                                    f"{m['test_at_train_threshold']['recall']:.3f})", f"{m['auc_test']:.3f}"]
+                                   for config, name, m in logistic])]
+    if ai_sets:
+        lines += ["", "## JPlag's AI-obfuscation set (Saglam et al., EMSE 2025): ROC AUC per attack", "",
+                  "Pairs: exactly those of `raw-results/<set>-<attack>-Base.csv` (copy vs its original positive, "
+                  "two originals negative); JPlag's AUROC computed from the same file's similarities "
+                  "(Mann-Whitney). Not part of the ranking above. *Chosen on these pairs: optimistic.", "",
+                  *ai_obfuscation_section(results, ai_sets, choice)]
     for entry in (e for e in results if "default_policy" in e):
         lines += ["", f"## Default FilterPolicy as shipped ({entry['config']}; block iff a passage has "
                   f">= {DEFAULT_POLICY.min_match_tokens} tokens or Jaccard >= "
@@ -677,8 +834,7 @@ def main(argv: list[str] | None = None) -> int:
                "cores": os.cpu_count(), "jobs": args.jobs, "command": command,
                "seconds": time.perf_counter() - started, "normalize_seconds": normalize_seconds,
                "load_average": os.getloadavg()[0]}
-    set_names = [p.name for p in pair_sets]
-    report = render_markdown(results, set_names, ranked, context)
+    report = render_markdown(results, pair_sets, ranked, context)
     print(report)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "accuracy_code.md").write_text(report)

@@ -553,16 +553,15 @@ def _timed(fn, *args):
 
 def query_stages(index, q: dict) -> dict[str, float]:
     """One query, stage by stage, as ProtectedIndex.matches runs them."""
-    from dedupfilter.index.protected import _contains
-
     policy = index.policy
     sk, t_sketch = _timed(index.sketch, q["text"], q["lang"])
     t0 = time.perf_counter()
-    usable = sk.informative & ~_contains(index.ignored, sk.shingles)
+    lookup = index.lookup(sk.shingles)
+    usable = sk.informative & ~lookup.ignored
     t_usable = time.perf_counter() - t0
     _, t_lsh = _timed(index._lsh_candidates, sk)
-    _, t_local = _timed(index._local_matches, sk, usable, policy)
-    return {"sketch": t_sketch, "boilerplate filter": t_usable, "lsh": t_lsh, "local": t_local}
+    _, t_local = _timed(index._local_matches, sk, usable, lookup, policy)
+    return {"sketch": t_sketch, "lookup and boilerplate filter": t_usable, "lsh": t_lsh, "local": t_local}
 
 
 def hit_counts(index, q: dict) -> dict[str, int]:
@@ -978,8 +977,8 @@ def headline(runs: dict) -> list[str]:
 
 def stage_table(runs: dict) -> list[str]:
     rows = ["## Query latency by stage (one core, ms)", "",
-            "`sketch` = normalize + shingle + MinHash + winnow (`index.sketch`); `boilerplate filter` = the "
-            "ignored-hash test in `matches`; `lsh` = `_lsh_candidates`; `local` = `_local_matches` "
+            "`sketch` = normalize + shingle + MinHash + winnow (`index.sketch`); `lookup and boilerplate filter` = "
+            "`index.lookup` (each k-gram's rows in the fingerprint table, and the ignored-hash test); `lsh` = `_lsh_candidates`; `local` = `_local_matches` "
             "(fingerprint lookup, passages, spans); `total` = `query()` (all of these plus Jaccard per "
             "candidate, matches and verdict).", "",
             "Last column: p99 over the queries of each query's median pass, which drops passes preempted "

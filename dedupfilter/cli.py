@@ -49,6 +49,13 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
                    metavar="J", help="block when whole-document Jaccard reaches J (default %(default)s)")
 
 
+def _add_index_policy_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("policy (default: the one stored in the index)")
+    g.add_argument("--min-match-tokens", type=int, metavar="T",
+                   help="flag a copied passage of at least T normalized tokens")
+    g.add_argument("--jaccard-threshold", type=float, metavar="J", help="flag at whole-document Jaccard J")
+
+
 def _sketch_config(args) -> SketchConfig:
     return SketchConfig(ShingleConfig(k=args.shingle_size, window=args.window),
                         MinHashConfig(num_perm=args.num_perm))
@@ -251,20 +258,68 @@ def cmd_index_stats(args) -> int:
     return EXIT_ALLOW
 
 
+def _index_policy(index, args) -> FilterPolicy:
+    """The index's stored policy with the command line's overrides."""
+    overrides = {k: v for k, v in (("min_match_tokens", args.min_match_tokens),
+                                   ("jaccard_threshold", args.jaccard_threshold),
+                                   ("action", getattr(args, "action", None))) if v is not None}
+    return FilterPolicy(**{**index.policy.to_dict(), **overrides})
+
+
 def cmd_query(args) -> int:
     from .index import ProtectedIndex
 
     index = ProtectedIndex.open(args.index, verify=False)
     inp = read_text(args.file)
     _warn_invalid(inp)
-    policy = index.policy
-    overrides = {k: v for k, v in (("min_match_tokens", args.min_match_tokens),
-                                   ("jaccard_threshold", args.jaccard_threshold)) if v is not None}
-    if overrides:
-        policy = FilterPolicy(**{**policy.to_dict(), **overrides})
-    verdict = index.query(inp.text, args.lang, top=args.top, policy=policy,
+    verdict = index.query(inp.text, args.lang, top=args.top, policy=_index_policy(index, args),
                           path=None if inp.name == "<stdin>" else inp.name)
     return _emit_verdict(args, verdict, inp.name)
+
+
+def cmd_filter(args) -> int:
+    import codecs
+
+    from .filter import OutputFilter
+    from .index import ProtectedIndex
+
+    index = ProtectedIndex.open(args.index, verify=False)
+    output_filter = OutputFilter(index, _index_policy(index, args), hold_back=args.hold_back, lang=args.lang)
+    session = output_filter.session()
+    events = open(args.events, "a", encoding="utf-8") if args.events else sys.stderr
+    # Invalid UTF-8 passes through byte for byte (as undecodable characters, like read_text).
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    flagged = False
+
+    def write(text: str) -> None:
+        sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+        sys.stdout.buffer.flush()
+
+    def emit(items) -> None:
+        nonlocal flagged
+        for item in items:
+            if isinstance(item, str):
+                write(item)
+            else:
+                flagged |= not item.verdict.allowed
+                print(item.to_json(), file=events, flush=True)
+                if item.kind == "block":
+                    write(item.refusal())
+
+    try:
+        stdin = sys.stdin.buffer
+        while not session.stopped:
+            data = stdin.read1(65536)
+            if not data:
+                emit(session.push(decoder.decode(b"", final=True)))
+                if not session.stopped:
+                    emit(session.close())
+                break
+            emit(session.push(decoder.decode(data)))
+    finally:
+        if events is not sys.stderr:
+            events.close()
+    return EXIT_BLOCK if flagged else EXIT_ALLOW
 
 
 def cmd_demo(args) -> int:
@@ -442,11 +497,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", help=LANG_HELP)
     p.add_argument("--json", action="store_true", help="print the Verdict JSON")
     p.add_argument("--top", type=int, default=10, metavar="N", help="report at most N documents (default 10)")
-    g = p.add_argument_group("policy (default: the one stored in the index)")
-    g.add_argument("--min-match-tokens", type=int, metavar="T",
-                   help="block when a copied passage covers at least T normalized tokens")
-    g.add_argument("--jaccard-threshold", type=float, metavar="J", help="block at whole-document Jaccard J")
+    _add_index_policy_options(p)
     p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("filter", help="filter a generation stream on stdin: copies blocked or redacted",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Read a model's output from standard input as it is generated and "
+                                   "write what is safe to show to standard output, flushing as it "
+                                   "goes, so it works in a pipe behind a live generator. Events "
+                                   "(JSON lines: redact, block, annotate, and a final end event with "
+                                   "the Verdict of the whole output) go to stderr or --events FILE. "
+                                   "Exit 0 when nothing was flagged, 1 when something was, 2 on an "
+                                   "error.",
+                       epilog="The hold-back is the latency/leak trade-off: text is shown only once "
+                              "it is T tokens behind the newest text checked, so a copied run is "
+                              "caught before it is shown. --hold-back 0 shows text at once.\n\n"
+                              "example:\n  my-generator | dedupfilter filter protected-idx "
+                              "--action redact --events events.jsonl")
+    p.add_argument("index", metavar="INDEX", help="an index directory made by `dedupfilter index build`")
+    p.add_argument("--action", choices=["block", "redact", "annotate"],
+                   help="block: stop the stream at a copy; redact: replace the copied span with a "
+                        "marker and go on; annotate: pass everything, report copies as events "
+                        "(default: the index's policy, block unless set at build time)")
+    p.add_argument("--events", metavar="FILE", help="append events to FILE instead of stderr")
+    p.add_argument("--hold-back", type=int, metavar="T",
+                   help="tokens held back before release (default: the policy's min match tokens; "
+                        "0 with --action annotate)")
+    p.add_argument("--lang", help=LANG_HELP.replace("the file extension, else a content guess",
+                                                    "Markdown, prose or code found from the content"))
+    _add_index_policy_options(p)
+    p.set_defaults(func=cmd_filter)
 
     p = sub.add_parser("demo", help="run the built-in demonstration on this machine's standard library",
                        description="Index this Python's standard library and help topics as the "

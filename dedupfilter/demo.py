@@ -1,17 +1,20 @@
 """The built-in demonstration, on this machine's own standard library.
 
 The protected corpus is this interpreter's standard library (code) and the
-Python reference's help topics (prose). Three model answers are checked:
-one pastes a real standard-library function disguised the way a copier or a
-model would (names changed, re-indented, comments and strings reworded),
-one quotes a reference paragraph with Unicode tricks, and one uses code from
-an installed third-party package. The first two are blocked with the
-protected document and its lines; the third passes.
+Python reference's help topics (prose). First a simulated model answer is
+streamed through the filter a word at a time, the way a serving stack would:
+ordinary prose around a real standard-library function disguised the way a
+copier or a model would (names changed, re-indented, comments and strings
+reworded). The copy is redacted with attribution while the rest passes
+through unchanged. Then three finished answers are checked: the disguised
+function and a reference paragraph with Unicode tricks are blocked with the
+protected document and its lines; code from an installed package passes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +22,7 @@ from pathlib import Path
 from corpora import Document, pydoc_topics, python_functions, site_packages_python, stdlib_python
 from corpora.transforms import disguise
 
+from .filter import OutputFilter
 from .index import ProtectedIndex, build_index
 from .index.sketching import default_workers
 from .progress import Progress
@@ -50,19 +54,76 @@ def _tricks(text: str) -> str:
         .replace(",", "\uff0c")
 
 
+def _copied_function() -> str:
+    return disguise(_function(_find(stdlib_python(), COPIED_MODULE), COPIED_FUNCTION).text)
+
+
+def streamed_answer() -> str:
+    """A model's answer: prose, a disguised standard-library function, more prose."""
+    return ("To remove the indentation that every line of a block shares, compare the leading "
+            "white space of the lines and strip the longest common prefix. Blank lines should not "
+            "count, or a single empty line would stop anything from being removed.\n\n"
+            f"```python\n{_copied_function()}```\n\n"
+            "Call it on a triple-quoted string before you print it, and the text lines up with the "
+            "left margin again. If you also want to wrap long lines, do that after this step.\n")
+
+
 def answers() -> list[tuple[str, str]]:
-    copied = disguise(_function(_find(stdlib_python(), COPIED_MODULE), COPIED_FUNCTION).text)
     paragraph = max(_find(pydoc_topics(), QUOTED_TOPIC).text.split("\n\n"), key=len)
     unrelated = disguise(_function(_find(site_packages_python(), UNRELATED_PACKAGE)).text)
     return [
         ("disguised copy of textwrap.dedent()",
-         f"Sure! Here is a helper that strips common indentation.\n\n```python\n{copied}```\n\n"
+         f"Sure! Here is a helper that strips common indentation.\n\n```python\n{_copied_function()}```\n\n"
          "Call it on your text before printing it.\n"),
         ("reference paragraph with Unicode tricks",
          f"The manual explains it like this:\n\n{_tricks(paragraph)}\n\nHope that helps.\n"),
         ("code from an installed package (not protected)",
          f"You can band signatures like this:\n\n```python\n{unrelated}```\n"),
     ]
+
+
+def model_deltas(text: str) -> list[str]:
+    """The answer cut the way a model sends it: a word or a symbol with the space before it."""
+    return re.findall(r"\s*\w+|\s*[^\w\s]|\s+$", text)
+
+
+def stream_demo(index: ProtectedIndex, answer: str, show: bool) -> dict:
+    """Stream ``answer`` through a redacting filter; print what a reader would see."""
+    output_filter = OutputFilter(index, action="redact")
+    session = output_filter.session()
+    released, events, latencies = [], [], []
+    if show:
+        print("\n=== a model's answer, streamed through `OutputFilter(action=\"redact\")` a word at a time")
+        print("-" * 100)
+    for delta in [*model_deltas(answer), None]:
+        started = time.perf_counter()
+        items = session.push(delta) if delta is not None else session.close()
+        latencies.append(time.perf_counter() - started)
+        for item in items:
+            if isinstance(item, str):
+                released.append(item)
+                if show:
+                    print(item, end="", flush=True)
+            else:
+                events.append(item)
+    out = "".join(released)
+    final = events[-1]
+    if show:
+        print("-" * 100)
+        for event in events[:-1]:
+            print(f"event {event.kind} at character {event.offset}: {event.verdict.reason}")
+        for m in final.verdict.matches[:1]:
+            s = max(m.spans, key=lambda s: s.tokens)
+            print(f"final verdict {final.verdict.action.upper()}: answer lines {s.query_lines[0]}-"
+                  f"{s.query_lines[1]} copy {m.doc_id} lines {s.doc_lines[0]}-{s.doc_lines[1]} "
+                  f"({s.tokens} tokens)")
+        removed = len(answer) - len(re.sub(r"\[removed: [^\]]*\]", "", out))
+        pushes = sorted(1000 * t for t in latencies[:-1])
+        print(f"{removed} characters removed, {sum(b - a for a, b in final.leaked)} of the copy shown "
+              f"before it was caught. Filter time per delta ({len(pushes)} deltas): p50 "
+              f"{pushes[len(pushes) // 2]:.3f} ms, p99 {pushes[int(0.99 * len(pushes))]:.2f} ms; "
+              f"final check of the whole answer {1000 * latencies[-1]:.1f} ms")
+    return {"output": out, "events": [e.to_dict() for e in events]}
 
 
 def _show(title: str, answer: str, verdict: Verdict) -> None:
@@ -93,17 +154,24 @@ def run_demo(index_path: str | None = None, json_output: bool = False) -> int:
                           enabled=None if not json_output else False) as progress:
                 index, _ = build_index(path, docs, n_workers=default_workers(), on_batch=progress.update)
         built = time.perf_counter()
-        results = [(title, text, index.query(text)) for title, text in answers()]
-        if json_output:
-            for title, _, verdict in results:
-                print(json.dumps({"case": title, **verdict.to_dict()}))
-        else:
+        if not json_output:
             stats = index.stats()
             print(f"protected: {stats['documents']} documents of this Python's standard library and help "
                   f"topics, {stats['fingerprints']:,} fingerprints, {stats['bytes_on_disk'] / 1e6:.1f} MB "
                   f"({'opened' if reused else 'indexed'} in {built - started:.1f} s)")
+        answer = streamed_answer()
+        streamed = stream_demo(index, answer, show=not json_output)
+        results = [(title, text, index.query(text)) for title, text in answers()]
+        if json_output:
+            print(json.dumps({"case": "streamed answer, redact", **streamed}))
+            for title, _, verdict in results:
+                print(json.dumps({"case": title, **verdict.to_dict()}))
+        else:
+            print("\n\nThree finished answers, checked whole (`dedupfilter query`):")
             for title, text, verdict in results:
                 _show(title, text, verdict)
             print(f"\n(3 answers checked in {time.perf_counter() - built:.2f} s)")
+    redacted = ("[removed: matches protected source " + COPIED_MODULE in streamed["output"]
+                and streamed["events"][-1]["leaked"] == [])
     expected = ["block", "block", "allow"]
-    return 0 if [v.action for _, _, v in results] == expected else 1
+    return 0 if redacted and [v.action for _, _, v in results] == expected else 1

@@ -15,9 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
+from ._kernels import lookup as _lookup
 from ._kernels import minhash as _minhash
-from .arrays import distinct, group_sizes
 from ._kernels import shingle as _shingle
+from .arrays import distinct, group_sizes, lex_order
 from ._kernels.passages import passages_by_doc
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
@@ -215,20 +216,34 @@ def set_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return (n_common / (ua.size + ub.size - n_common), n_common / ua.size, n_common / ub.size)
 
 
-def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 1024
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Every (query index, table row) with equal hashes; ``table_hashes`` sorted.
+def table_ranges(q_hashes: np.ndarray, table_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each query hash, the rows [lo, hi) of the sorted ``table_hashes`` equal to it."""
+    return (np.searchsorted(table_hashes, q_hashes, side="left"),
+            np.searchsorted(table_hashes, q_hashes, side="right"))
 
-    At most ``max_hits`` rows per query hash: a k-gram that common is boilerplate.
-    """
-    lo = np.searchsorted(table_hashes, q_hashes, side="left")
-    hi = np.minimum(np.searchsorted(table_hashes, q_hashes, side="right"), lo + max_hits)
-    counts = hi - lo
+
+def hits_in_ranges(lo: np.ndarray, hi: np.ndarray, max_hits: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Every (query index, table row) of the ranges, at most ``max_hits`` rows per query
+    hash: a k-gram that common is boilerplate."""
+    counts = np.minimum(hi - lo, max_hits)
     n_hits = int(counts.sum())
-    q_index = np.repeat(np.arange(q_hashes.size, dtype=np.int64), counts)
+    q_index = np.repeat(np.arange(lo.size, dtype=np.int64), counts)
     first_of_run = np.repeat(np.cumsum(counts) - counts, counts)
     rows = np.repeat(lo, counts) + (np.arange(n_hits, dtype=np.int64) - first_of_run)
     return q_index, rows.astype(np.int64)
+
+
+def hits_in_docs(lo: np.ndarray, hi: np.ndarray, table_doc: np.ndarray, docs: np.ndarray,
+                 max_hits: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """``hits_in_ranges`` keeping only rows whose ``table_doc`` is in ``docs`` (sorted, distinct)."""
+    return _lookup.hits_in_docs(np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
+                                int(max_hits), table_doc, np.ascontiguousarray(docs, table_doc.dtype))
+
+
+def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 1024
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Every (query index, table row) with equal hashes; ``table_hashes`` sorted."""
+    return hits_in_ranges(*table_ranges(q_hashes, table_hashes), max_hits)
 
 
 def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray, q_shingles: np.ndarray,
@@ -247,7 +262,7 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     """
     evidence = np.ones(q_shingles.size, bool) if evidence is None else evidence
     n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
-    order = np.lexsort((hit_d, hit_q, hit_doc))
+    order = lex_order(hit_doc, hit_q, hit_d)
     hit_doc, hit_q, hit_d = hit_doc[order], hit_q[order], hit_d[order]
     # How many hits of the same document share each hit's diagonal.
     weight = group_sizes(hit_doc, hit_d - hit_q)

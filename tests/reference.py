@@ -144,3 +144,10 @@ def winnow(hashes: list[int], w: int) -> list[int]:
 def jaccard(a, b) -> float:
     sa, sb = set(a), set(b)
     return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
+
+
+def hits_in_docs(lo, hi, max_hits: int, table_doc, docs) -> list[tuple[int, int]]:
+    """(query index, row) of each range's first max_hits rows whose document is in docs."""
+    wanted = set(int(d) for d in docs)
+    return [(i, row) for i in range(len(lo)) for row in range(lo[i], min(hi[i], lo[i] + max_hits))
+            if int(table_doc[row]) in wanted]

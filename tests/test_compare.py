@@ -160,4 +160,6 @@ def test_demo_runs_and_catches_the_copy(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "BLOCK" in out and "ALLOW" in out
+    assert "[removed: matches protected source stdlib:textwrap.py]" in out  # the streamed answer
+    assert "left margin again" in out  # the prose after the copy went through
     assert np.any([line.strip().startswith("answer lines") for line in out.splitlines()])

@@ -18,22 +18,7 @@ from dedupfilter.index import IndexError, IndexSettings, ProtectedIndex, build_i
 from dedupfilter.index import storage
 from dedupfilter.io import ReadStats, TableColumns, iter_source
 
-INDEXED = 40  # stdlib modules in the test index (every 8th module); the rest are "unrelated"
-
-
-@pytest.fixture(scope="session")
-def protected_docs(stdlib_docs, pydoc_docs):
-    code = [d for d in stdlib_docs[::8] if not d.doc_id.startswith("stdlib:encodings/")][:INDEXED]
-    return code + list(pydoc_docs[:20])
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory, protected_docs):
-    path = tmp_path_factory.mktemp("idx") / "protected"
-    index, counts = build_index(path, protected_docs, n_workers=1)
-    assert counts["added"] == len(protected_docs)
-    return path, index
-
+from .conftest import functions_with_tokens
 
 def _verdicts(index, texts):
     return [index.query(t).to_dict() for t in texts]
@@ -53,22 +38,11 @@ def test_round_trip_gives_the_same_answers(built, protected_docs):
     assert reopened.stats()["documents"] == len(protected_docs)
 
 
-def _functions_with_tokens(docs, min_tokens, per_doc=1):
-    from dedupfilter import normalize
-
-    for doc in docs:
-        found = 0
-        for fn in corpora.python_functions(doc, min_lines=5):
-            if found < per_doc and len(normalize(fn.text, "python")) >= min_tokens:
-                found += 1
-                yield doc, fn
-
-
 def test_disguised_function_in_an_answer_is_found_with_its_lines(built, protected_docs):
     """Functions of 80+ tokens, disguised inside a Markdown answer (measured recall here: ~99%,
     see bench/README.md): at least 90% blocked, attributed to the right document and lines."""
     _, index = built
-    cases = list(_functions_with_tokens([d for d in protected_docs if d.lang == "python"], 80))[:20]
+    cases = list(functions_with_tokens([d for d in protected_docs if d.lang == "python"], 80))[:20]
     assert len(cases) >= 15
     n_found = 0
     for doc, fn in cases:
@@ -119,7 +93,7 @@ def test_add_then_remove_restores_the_answers(tmp_path, built, stdlib_docs, prot
     shutil.copytree(path, copy)
     index = ProtectedIndex.open(copy)
     candidates = [d for d in stdlib_docs[5::8] if d.doc_id not in {p.doc_id for p in protected_docs}]
-    picked = list(_functions_with_tokens(candidates, 100))[:3]
+    picked = list(functions_with_tokens(candidates, 100))[:3]
     extra = [doc for doc, _ in picked]
     probes = [disguise(fn.text) for _, fn in picked] + [protected_docs[0].text[:4000]]
     before = _verdicts(index, probes)
@@ -131,6 +105,16 @@ def test_add_then_remove_restores_the_answers(tmp_path, built, stdlib_docs, prot
     removed = added.without_ids([d.doc_id for d in extra]).save(copy)
     assert _verdicts(removed, probes) == before
     assert removed.stats()["fingerprints"] == index.stats()["fingerprints"]
+    for each in (index, added, removed, added.with_documents(extra[:1])[0]):  # the last one replaces an id
+        assert_sorted_by_hash_then_document(each)
+
+
+def assert_sorted_by_hash_then_document(index):
+    """The fingerprint table's order, which the query's hits_in_docs relies on."""
+    h, d = index.fp.hash, index.fp.doc.astype(np.int64)
+    assert np.all(h[1:] >= h[:-1])
+    same = h[1:] == h[:-1]
+    assert np.all(d[1:][same] >= d[:-1][same])
 
 
 def test_adding_an_existing_id_replaces_it(tmp_path, protected_docs):

@@ -16,8 +16,8 @@ from dedupfilter._kernels.hashing import xxh64
 from dedupfilter._kernels.shingle import shingle_hashes as shingle_kernel
 from dedupfilter._kernels.winnow import winnow
 from dedupfilter.config import MinHashConfig, ShingleConfig, SketchConfig
-from dedupfilter.sketch import (estimated_jaccard, permutations, shingle_hashes, signature, signatures,
-                                sketch)
+from dedupfilter.sketch import (estimated_jaccard, hits_in_docs, permutations, shingle_hashes, signature,
+                                signatures, sketch)
 
 from . import reference
 
@@ -205,9 +205,13 @@ def test_warm_up_compiles_every_kernel():
         assert kernel.signatures, kernel.__name__
 
 
-@settings(max_examples=100, deadline=None)
-@given(hnp.arrays(np.int64, st.integers(0, 50), elements=st.integers(0, 5)),
-       hnp.arrays(np.int64, st.integers(0, 50), elements=st.integers(0, 5)))
+# Small values repeat (groups); values past 32 bits take the lexsort path of group_sizes.
+pair_values = st.one_of(st.integers(0, 5), st.integers(-2**40, 2**40))
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 50), elements=pair_values),
+       hnp.arrays(np.int64, st.integers(0, 50), elements=pair_values))
 def test_sort_based_set_operations_match_numpy(a, b):
     from dedupfilter.arrays import distinct, distinct_counts, distinct_pairs, group_sizes
 
@@ -223,3 +227,29 @@ def test_sort_based_set_operations_match_numpy(a, b):
     assert list(zip(got_a.tolist(), got_b.tolist())) == pairs
     sizes = [sum(1 for x, y in zip(a, b) if (x, y) == (p, q)) for p, q in zip(a, b)]
     assert group_sizes(a, b).tolist() == sizes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda n_keys: st.lists(
+    hnp.arrays(np.int64, 30, elements=pair_values), min_size=n_keys, max_size=n_keys)))
+def test_lex_order_is_lexsort(keys):
+    from dedupfilter.arrays import lex_order
+
+    np.testing.assert_array_equal(lex_order(*keys), np.lexsort(keys[::-1]))
+    unsigned = [np.abs(k).astype(np.uint64) for k in keys]
+    np.testing.assert_array_equal(lex_order(*unsigned), np.lexsort(unsigned[::-1]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_hits_in_docs_matches_reference(data):
+    # A fingerprint table as the index keeps it: sorted by hash, then document.
+    pairs = sorted(data.draw(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 40)), min_size=1, max_size=120)))
+    table_hash = np.array([h for h, _ in pairs], np.uint64)
+    table_doc = np.array([d for _, d in pairs], np.uint32)
+    docs = np.array(sorted(data.draw(st.sets(st.integers(0, 40), max_size=30))), np.uint32)
+    queries = np.array(data.draw(st.lists(st.integers(0, 8), max_size=10)), np.uint64)
+    lo, hi = (np.searchsorted(table_hash, queries, side=side) for side in ("left", "right"))
+    max_hits = data.draw(st.integers(1, 40))
+    q_index, rows = hits_in_docs(lo, hi, table_doc, docs, max_hits)
+    assert list(zip(q_index.tolist(), rows.tolist())) == reference.hits_in_docs(lo, hi, max_hits, table_doc, docs)

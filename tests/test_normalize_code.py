@@ -2034,3 +2034,19 @@ def test_type_keywords_are_not_literals(lang, text, keyword):
     if lang != "java":  # a literal type is another type
         other = text.replace(keyword, literal, 1)
         assert not np.array_equal(normalize(other, lang).hashes, tokens.hashes)
+
+
+def test_detect_language_parses_when_cues_do_not_decide(pydoc_docs):
+    # Kernel-style C and a Go method carry at most one cue; the grammar that parses them decides.
+    c_code = ("static int\nfoo_probe(struct device *dev, unsigned long flags)\n{\n\tint err;\n\n"
+              "\tif (!dev)\n\t\treturn -ENODEV;\n\terr = bar_init(dev->parent, flags & 0xff);\n"
+              "\tif (err < 0)\n\t\tgoto out;\n\tdev->state = READY;\nout:\n\treturn err;\n}\n")
+    assert detect_language(c_code) in ("c", "cpp")
+    go_code = ("func (c *Cache) Get(key string) (value []byte, ok bool) {\n\tc.mu.Lock()\n"
+               "\tdefer c.mu.Unlock()\n\tentry, found := c.items[key]\n\tif !found || entry.expired() {\n"
+               "\t\treturn nil, false\n\t}\n\treturn entry.value, true\n}\n")
+    assert detect_language(go_code) == "go"
+    # Help topics mix prose with grammar rules and Python examples: prose, as they are indexed.
+    topics = [d for d in pydoc_docs if "::=" in d.text[:4000]][:10]
+    assert len(topics) == 10
+    assert sum(detect_language(d.text[:4000]) == "text" for d in topics) >= 9

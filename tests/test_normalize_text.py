@@ -122,3 +122,16 @@ def test_hashes_are_stable_across_runs():
 
     tokens = normalize("Hello", "text")
     assert int(tokens.hashes[0]) == xxhash.xxh64_intdigest(b"hello", TOKEN_SEED)
+
+
+# ASCII beside the characters that take the general path, inside one word and across words.
+mixed_alphabet = st.sampled_from(list("aZ09 _-.'\t\n") + ["\u00e9", "\u0301", "\u200b", "\u0410", "\uff21",
+                                                            "\u4e2d", "\ufb03", "\u00df", "\x00", "\x7f"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(mixed_alphabet, max_size=400).map("".join))
+def test_ascii_fast_path_matches_reference_next_to_other_characters(text):
+    tokens = normalize(text, "text")
+    assert list(zip(tokens.hashes.tolist(), tokens.starts.tolist(), tokens.ends.tolist())) == \
+        reference.prose_tokens(text)

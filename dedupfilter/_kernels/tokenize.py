@@ -9,6 +9,11 @@ Character classes come from the fold table (dedupfilter/normalize/foldtable.py):
 A token's hash is xxh64 of the UTF-8 bytes of its folded code points, so it
 equals ``xxhash.xxh64_intdigest(folded_word.encode(), seed)``. A word longer
 than the 256-byte buffer is hashed incrementally (``spill``).
+
+Most prose is ASCII: ``ascii_fold`` gives, for code points below 128, the
+folded byte of a WORD character that folds to one ASCII byte, ASCII_SEP for a
+separator, and ASCII_GENERAL for anything the general path must handle. It is
+derived from the fold table (``ascii_fold_table``), so both paths agree.
 """
 
 from __future__ import annotations
@@ -16,12 +21,33 @@ from __future__ import annotations
 import numpy as np
 
 from . import jit
-from .hashing import spill, spilled_digest
+from .hashing import P5, _tail, spill, spilled_digest
 
 SEP = 0
 WORD = 1
 JOIN = 2
 SINGLE = 3
+ASCII_SEP = 0
+ASCII_GENERAL = 255
+
+
+def ascii_fold_table(char_class, fold_start, fold_len, fold_data) -> np.ndarray:
+    """The 128-entry fast-path table for ``tokenize_prose`` (see the module docstring)."""
+    table = np.full(128, ASCII_GENERAL, np.uint8)
+    for cp in range(min(128, char_class.size)):
+        if char_class[cp] == SEP:
+            table[cp] = ASCII_SEP
+        elif char_class[cp] == WORD and fold_len[cp] == 1 and 0 < fold_data[fold_start[cp]] < 128:
+            table[cp] = fold_data[fold_start[cp]]
+    return table
+
+
+@jit(inline="always")
+def _digest(acc, spilled, buf, n_buf, seed):
+    """``spilled_digest``, with xxh64's short-input path inlined for the usual short word."""
+    if spilled == 0 and n_buf < 32:
+        return _tail(seed + P5 + np.uint64(n_buf), buf, 0, n_buf)
+    return spilled_digest(acc, spilled, buf, n_buf, seed)
 
 
 @jit(inline="always")
@@ -46,7 +72,7 @@ def _put_utf8(buf, n, cp):
 
 
 @jit
-def tokenize_prose(codepoints, char_class, fold_start, fold_len, fold_data, seed):
+def tokenize_prose(codepoints, char_class, fold_start, fold_len, fold_data, ascii_fold, seed):
     """Split code points into folded word tokens.
 
     ``char_class`` must cover every value in ``codepoints``. Returns (hashes
@@ -68,11 +94,35 @@ def tokenize_prose(codepoints, char_class, fold_start, fold_len, fold_data, seed
     word_end = 0
     for i in range(n):
         cp = codepoints[i]
+        if cp < 128:
+            folded = ascii_fold[cp]
+            if folded == ASCII_SEP:
+                if in_word:
+                    hashes[n_tokens] = _digest(acc, spilled, buf, n_buf, seed)
+                    starts[n_tokens] = word_start
+                    ends[n_tokens] = word_end
+                    n_tokens += 1
+                    in_word = False
+                continue
+            if folded != ASCII_GENERAL:
+                if not in_word:
+                    in_word = True
+                    word_start = i
+                    n_buf = 0
+                    spilled = 0
+                word_end = i + 1
+                if n_buf > 192:
+                    rest = spill(acc, spilled, buf, n_buf, seed)
+                    spilled += n_buf - rest
+                    n_buf = rest
+                buf[n_buf] = folded
+                n_buf += 1
+                continue
         cls = char_class[cp]
         if cls == JOIN:
             continue
         if in_word and cls != WORD:
-            hashes[n_tokens] = spilled_digest(acc, spilled, buf, n_buf, seed)
+            hashes[n_tokens] = _digest(acc, spilled, buf, n_buf, seed)
             starts[n_tokens] = word_start
             ends[n_tokens] = word_end
             n_tokens += 1
@@ -92,13 +142,13 @@ def tokenize_prose(codepoints, char_class, fold_start, fold_len, fold_data, seed
             for j in range(fold_len[cp]):
                 n_buf = _put_utf8(buf, n_buf, fold_data[s + j])
             if cls == SINGLE:
-                hashes[n_tokens] = spilled_digest(acc, spilled, buf, n_buf, seed)
+                hashes[n_tokens] = _digest(acc, spilled, buf, n_buf, seed)
                 starts[n_tokens] = word_start
                 ends[n_tokens] = word_end
                 n_tokens += 1
                 in_word = False
     if in_word:
-        hashes[n_tokens] = spilled_digest(acc, spilled, buf, n_buf, seed)
+        hashes[n_tokens] = _digest(acc, spilled, buf, n_buf, seed)
         starts[n_tokens] = word_start
         ends[n_tokens] = word_end
         n_tokens += 1

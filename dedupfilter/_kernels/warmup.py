@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import hashing, lsh, minhash, passages, sets, shingle, tokenize, tokens, unionfind, verify, winnow
+from . import hashing, lookup, lsh, minhash, passages, sets, shingle, tokenize, tokens, unionfind, verify, winnow
 
 
 def warm_up() -> None:
@@ -20,7 +20,8 @@ def warm_up() -> None:
     cps = np.frombuffer("warm up".encode("utf-32-le"), np.uint32)
     table_size = int(cps.max()) + 1
     tokenize.tokenize_prose(cps, np.ones(table_size, np.uint8), np.arange(table_size, dtype=np.int32),
-                            np.ones(table_size, np.uint8), np.arange(table_size, dtype=np.uint32), seed)
+                            np.ones(table_size, np.uint8), np.arange(table_size, dtype=np.uint32),
+                            np.full(128, tokenize.ASCII_GENERAL, np.uint8), seed)
     tokens.hash_ranges(u8, i64[:2], i64[:2] + 1, seed)
     tokens.backrefs_by_key(u64, np.ones(8, np.bool_))
     backrefs = np.zeros(8, np.int32)
@@ -37,6 +38,7 @@ def warm_up() -> None:
     lsh.query_band_keys(signatures[0].astype(np.uint32), 2, 4)
     passages.passages_by_doc(np.zeros(8, np.int64), i64, i64, np.full(8, 2, np.int64), np.ones(8, np.bool_),
                              3, 4, 10)
+    lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, np.arange(8, dtype=np.uint32), np.arange(3, dtype=np.uint32))
     unionfind.connected_components(8, i64[:4], i64[4:])
     verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])
     verify.signature_agreement(signatures, i64[:1], i64[:1])

@@ -26,7 +26,8 @@ from .._kernels.lsh import band_keys, query_band_keys
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import normalize
-from ..sketch import Sketch, lookup_hits, passages_from_hits, shingle_hashes, sketch
+from ..sketch import (Sketch, hits_in_docs, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
+                      table_ranges)
 from ..verdict import Match, Span, Verdict, decide
 from . import storage
 from .lsh import optimal_bands
@@ -37,6 +38,18 @@ MAX_HITS_PER_HASH = 1024  # rows looked at per query k-gram
 # A k-gram found in more places than this (in this index) is too common to find
 # documents by or to count as evidence; it can still join a passage.
 DISTINCTIVE_MAX_HITS = 64
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Per query k-gram: its rows [lo, hi) in the fingerprint table; ignored (boilerplate or template)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    ignored: np.ndarray
+
+    def take(self, idx: np.ndarray) -> "Lookup":
+        return Lookup(self.lo[idx], self.hi[idx], self.ignored[idx])
 
 
 @dataclass(frozen=True)
@@ -339,16 +352,25 @@ class ProtectedIndex:
         policy = policy or self.policy
         return decide(self.matches(self.sketch(text, lang, path), policy)[:top], policy)
 
-    def matches(self, query: Sketch, policy: FilterPolicy | None = None) -> list[Match]:
-        """Every protected document the query copies from (passages) or nearly duplicates (LSH)."""
+    def lookup(self, shingles: np.ndarray) -> Lookup:
+        """Where each k-gram hash is in the fingerprint table, and whether it is ignored."""
+        return Lookup(*table_ranges(shingles, self.fp.hash), _contains(self.ignored, shingles))
+
+    def matches(self, query: Sketch, policy: FilterPolicy | None = None, *,
+                near_duplicates: bool = True, lookup: Lookup | None = None) -> list[Match]:
+        """Every protected document the query copies from (passages) or, with
+        ``near_duplicates``, nearly duplicates as a whole (LSH). ``lookup``:
+        ``self.lookup(query.shingles)``, if the caller has it already."""
         policy = policy or self.policy
         if len(self) == 0 or query.n_tokens == 0:
             return []
         min_span = self.settings.sketch.shingle.guaranteed_match_tokens
-        usable = query.informative & ~_contains(self.ignored, query.shingles)
-        by_doc = self._local_matches(query, usable, policy)
+        lookup = lookup or self.lookup(query.shingles)
+        usable = query.informative & ~lookup.ignored
+        by_doc = self._local_matches(query, usable, lookup, policy)
         # A query made of boilerplate and templates is no near-duplicate of anything.
-        candidates = self._lsh_candidates(query) if usable.sum() >= policy.min_match_tokens else set()
+        whole = near_duplicates and usable.sum() >= policy.min_match_tokens
+        candidates = self._lsh_candidates(query) if whole else set()
         jaccard = {}
         for doc in set(by_doc) | candidates:
             jaccard[doc] = float(np.count_nonzero(self.signatures[doc] == query.signature)) / query.signature.size
@@ -371,7 +393,7 @@ class ProtectedIndex:
                 found.update(self.band_docs[band][lo:hi].tolist())
         return found
 
-    def _local_matches(self, query: Sketch, usable: np.ndarray, policy: FilterPolicy
+    def _local_matches(self, query: Sketch, usable: np.ndarray, lookup: Lookup, policy: FilterPolicy
                        ) -> dict[int, list[tuple[Span, int]]]:
         """Spans per document: {doc: [(span, doc tokens covered)]}.
 
@@ -381,21 +403,19 @@ class ProtectedIndex:
         a common line inside a copied function does not cut it in two, but
         only usable k-grams count as evidence.
         """
-        n_places = (np.searchsorted(self.fp.hash, query.shingles, side="right")
-                    - np.searchsorted(self.fp.hash, query.shingles, side="left"))
-        usable = usable & (n_places <= DISTINCTIVE_MAX_HITS)
+        usable = usable & (lookup.hi - lookup.lo <= DISTINCTIVE_MAX_HITS)
         q_usable = np.flatnonzero(usable)
-        q_index, hit_row = lookup_hits(query.shingles[q_usable], self.fp.hash, MAX_HITS_PER_HASH)
+        q_index, hit_row = hits_in_ranges(lookup.lo[q_usable], lookup.hi[q_usable], MAX_HITS_PER_HASH)
         if hit_row.size == 0:
             return {}
         hit_q = q_usable[q_index]
         candidates = distinct(self.fp.doc[hit_row])
         q_common = np.flatnonzero(query.informative & ~usable)
         if q_common.size:
-            c_index, c_row = lookup_hits(query.shingles[q_common], self.fp.hash, MAX_HITS_PER_HASH)
-            in_candidates = _contains(candidates.astype(np.uint64), self.fp.doc[c_row].astype(np.uint64))
-            hit_q = np.concatenate([hit_q, q_common[c_index[in_candidates]]])
-            hit_row = np.concatenate([hit_row, c_row[in_candidates]])
+            c_index, c_row = hits_in_docs(lookup.lo[q_common], lookup.hi[q_common], self.fp.doc, candidates,
+                                          MAX_HITS_PER_HASH)
+            hit_q = np.concatenate([hit_q, q_common[c_index]])
+            hit_row = np.concatenate([hit_row, c_row])
         k = self.settings.sketch.shingle.k
         rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
                                          self.fp.pos[hit_row].astype(np.int64), query.shingles, k, policy.gap,

@@ -10,6 +10,7 @@ decides. A block that looks like prose stays prose.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .code import normalize_code
@@ -18,6 +19,11 @@ from .text import normalize_text
 from .tokens import TokenStream
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n", re.MULTILINE)
+
+
+def _closing_fence(fence: str) -> re.Pattern:
+    return re.compile(r"^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$",
+                      re.MULTILINE)
 
 
 def code_blocks(text: str) -> list[tuple[int, int, str]]:
@@ -29,12 +35,32 @@ def code_blocks(text: str) -> list[tuple[int, int, str]]:
         if not m:
             return blocks
         fence = m.group("fence")
-        closing = re.compile(r"^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$",
-                             re.MULTILINE)
-        c = closing.search(text, m.end())
+        c = _closing_fence(fence).search(text, m.end())
         end = c.start() if c else len(text)
         blocks.append((m.end(), end, m.group("info").strip()))
         pos = c.end() if c else len(text)
+
+
+class FenceTracker:
+    """``code_blocks`` one line at a time, for text that arrives as a stream.
+
+    Feed every complete line, newline included, in order; ``opener`` is then
+    the fence line of the block the next line belongs to (None outside
+    blocks): the blocks ``code_blocks`` finds in the text so far.
+    """
+
+    def __init__(self):
+        self.opener: str | None = None
+        self._closing: re.Pattern | None = None
+
+    def feed_line(self, line: str) -> None:
+        if self._closing is None:
+            m = _FENCE.match(line)
+            if m:
+                self.opener = m.group(0)
+                self._closing = _closing_fence(m.group("fence"))
+        elif self._closing.match(line.rstrip("\n")):
+            self.opener = self._closing = None
 
 
 def block_language(body: str, info: str) -> str:
@@ -57,11 +83,18 @@ def block_language(body: str, info: str) -> str:
     return TEXT
 
 
-def _segment_stream(text: str, start: int, end: int, lang: str) -> TokenStream:
-    piece = text[start:end]
+@functools.lru_cache(maxsize=16)
+def _normalized_segment(piece: str, lang: str) -> TokenStream:
+    """A segment's tokens, read-only. Cached because a stream filter normalizes
+    overlapping windows of one answer: a code block they share is parsed once."""
     tokens = normalize_text(piece) if lang == TEXT else normalize_code(piece, lang)
-    if start == 0:
-        return tokens
+    for array in (tokens.hashes, tokens.starts, tokens.ends, tokens.backrefs):
+        array.flags.writeable = False
+    return tokens
+
+
+def _segment_stream(text: str, start: int, end: int, lang: str) -> TokenStream:
+    tokens = _normalized_segment(text[start:end], lang)
     return TokenStream(tokens.hashes, tokens.starts + start, tokens.ends + start, tokens.backrefs, tokens.lang)
 
 

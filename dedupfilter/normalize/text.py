@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from .._kernels.tokenize import tokenize_prose
+from .._kernels.tokenize import ascii_fold_table, tokenize_prose
 from .foldtable import load_fold_table
 from .tokens import TOKEN_SEED, TokenStream
 
@@ -20,6 +20,11 @@ from .tokens import TOKEN_SEED, TokenStream
 @functools.lru_cache(maxsize=1)
 def fold_table():
     return load_fold_table()
+
+
+@functools.lru_cache(maxsize=1)
+def _ascii_fold():
+    return ascii_fold_table(*fold_table())
 
 
 def codepoints(text: str) -> np.ndarray:
@@ -30,5 +35,5 @@ def codepoints(text: str) -> np.ndarray:
 def normalize_text(text: str) -> TokenStream:
     char_class, fold_start, fold_len, fold_data = fold_table()
     hashes, starts, ends = tokenize_prose(codepoints(text), char_class, fold_start, fold_len,
-                                          fold_data, np.uint64(TOKEN_SEED))
+                                          fold_data, _ascii_fold(), np.uint64(TOKEN_SEED))
     return TokenStream(hashes, starts, ends, np.zeros(hashes.shape[0], np.int32), "text")

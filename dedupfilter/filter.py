@@ -1,0 +1,459 @@
+"""OutputFilter: a model's output checked against a protected index before anyone sees it.
+
+``check(text)`` judges a finished output. ``stream(deltas)`` judges an output
+while the model writes it and yields the text that is safe to show, with
+events (``FilterEvent``) that carry the Verdict.
+
+How the stream is judged:
+
+- Checkpoints depend on the text only, never on how it was cut into deltas:
+  after a white-space character once ``check_every`` characters have come
+  since the last checkpoint (or after ``4 * check_every`` characters of text
+  with no white space). A checkpoint judges exactly the text up to it, so any
+  chunking of the same text gives the same decisions and the same output.
+- Each checkpoint normalizes and looks up only a window: from a line start
+  ``lookback`` characters before the released text, to the checkpoint. The
+  work per delta does not grow with the output. A window that begins inside
+  a fenced code block is prefixed with the block's fence line, so its code is
+  normalized as code.
+- Hold-back: text is released up to ``hold_back`` normalized tokens before
+  the checkpoint. A copied run is found when it reaches ``min_match_tokens``
+  tokens of evidence; with ``hold_back >= min_match_tokens`` (the default for
+  block and redact) a run whose k-grams all count as evidence is found before
+  any of it is shown. Less hold-back is less latency and more leak; annotate
+  releases at once (hold-back 0).
+- When the stream ends, the whole output is checked once more with
+  ``check()``. That verdict is the stream's verdict, so the stream agrees with
+  ``check()`` on the final text by construction; it redacts what is still held
+  back, and whatever it flags that was already released is reported in the
+  final event as ``leaked``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import AsyncIterable, Iterable, Iterator, Union
+
+import numpy as np
+
+from .arrays import distinct_index
+from .config import FilterPolicy
+from .index.protected import Lookup, ProtectedIndex
+from .normalize.languages import MARKDOWN, TEXT, canonical_language, detect_language
+from .normalize.mixed import FenceTracker
+from .verdict import Match, Verdict, decide
+
+CHECK_EVERY = 64  # characters between checkpoints
+LOOKBACK = 256  # characters of released text each window looks back over (1,024 caught no more in bench/stream_bench.py)
+LONG_LINE = 4096  # a longer line is taken for no fence line, so its head need not be kept
+DETECT_CHARS = 1024  # an output of unknown language is judged by its beginning
+_SPACE = re.compile(r"\s")
+
+
+@dataclass(frozen=True)
+class FilterEvent:
+    """What the filter did, and why.
+
+    kind     "redact" or "annotate" (a copied passage found), "block" (the
+             stream is stopped), "end" (the stream is over; its final verdict)
+    offset   characters of the output judged when the event was raised
+    verdict  the Verdict, with offsets and lines into the whole output
+    leaked   on the final event: character ranges the final verdict flags that
+             had already been released
+    """
+
+    kind: str
+    offset: int
+    verdict: Verdict
+    leaked: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"event": self.kind, "offset": self.offset, "verdict": self.verdict.to_dict(),
+                "leaked": [list(r) for r in self.leaked]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def refusal(self) -> str:
+        """A line to show the reader in place of a blocked output's rest."""
+        source = self.verdict.matches[0].doc_id if self.verdict.matches else "unknown"
+        return f"\n[stopped: the rest matches protected source {source}]\n"
+
+
+StreamItem = Union[str, FilterEvent]
+
+
+class OutputFilter:
+    """Filter generated text against a ProtectedIndex.
+
+    action      "block", "redact" or "annotate"; default: the policy's
+    hold_back   tokens held back before release (default: the policy's
+                min_match_tokens for block and redact, 0 for annotate)
+    lang        the output's language; None: Markdown, prose or code, found
+                from the content (as ``dedupfilter query``)
+    """
+
+    def __init__(self, index, policy: FilterPolicy | None = None, *, action: str | None = None,
+                 hold_back: int | None = None, lang: str | None = None,
+                 check_every: int = CHECK_EVERY, lookback: int = LOOKBACK):
+        policy = policy or index.policy
+        if action is not None:
+            policy = replace(policy, action=action)
+        if hold_back is None:
+            hold_back = 0 if policy.action == "annotate" else policy.min_match_tokens
+        if hold_back < 0 or check_every < 1 or lookback < 0:
+            raise ValueError("hold_back and lookback must be >= 0 and check_every >= 1")
+        self.index, self.policy, self.hold_back = index, policy, hold_back
+        self.lang = canonical_language(lang) if lang else None
+        self.check_every, self.lookback = check_every, lookback
+
+    def check(self, text: str, lang: str | None = None) -> Verdict:
+        """The Verdict for a finished output."""
+        return self.index.query(text, lang or self.lang, policy=self.policy)
+
+    def session(self, lang: str | None = None) -> "StreamSession":
+        """A stream to push deltas into by hand (``push``, then ``close``)."""
+        return StreamSession(self, canonical_language(lang) if lang else self.lang)
+
+    def stream(self, deltas: Iterable[str], lang: str | None = None) -> Iterator[StreamItem]:
+        """Yield safe text (str) and FilterEvents for an iterable of text deltas."""
+        session = self.session(lang)
+        for delta in deltas:
+            yield from session.push(delta)
+            if session.stopped:
+                return
+        yield from session.close()
+
+    async def astream(self, deltas: AsyncIterable[str], lang: str | None = None):
+        """``stream`` for an async iterable of deltas."""
+        session = self.session(lang)
+        async for delta in deltas:
+            for item in session.push(delta):
+                yield item
+            if session.stopped:
+                return
+        for item in session.close():
+            yield item
+
+
+class _LookupCache:
+    """The previous window's fingerprint-table lookups, by k-gram hash. Windows
+    overlap, so most of a window's k-grams were looked up by the one before."""
+
+    def __init__(self, index: ProtectedIndex):
+        self.index = index
+        self.hashes = np.empty(0, np.uint64)
+        self.lookup = index.lookup(self.hashes)
+
+    def __call__(self, shingles: np.ndarray) -> Lookup:
+        if self.hashes.size == 0:
+            lookup = self.index.lookup(shingles)
+        else:
+            at = np.minimum(np.searchsorted(self.hashes, shingles), self.hashes.size - 1)
+            lookup = self.lookup.take(at)  # a copy, filled in below where the hash is new
+            new = np.flatnonzero(self.hashes[at] != shingles)
+            fresh = self.index.lookup(shingles[new])
+            lookup.lo[new], lookup.hi[new], lookup.ignored[new] = fresh.lo, fresh.hi, fresh.ignored
+        keep = distinct_index(shingles)
+        self.hashes, self.lookup = shingles[keep], lookup.take(keep)
+        return lookup
+
+
+@dataclass
+class _Redaction:
+    start: int
+    end: int
+    doc_ids: list[str]
+    shown: bool = False  # its marker has been released
+
+    def marker(self) -> str:
+        return f"[removed: matches protected source {', '.join(self.doc_ids)}]"
+
+
+@dataclass
+class _Line:
+    start: int  # character offset of the line
+    number: int  # 1-based
+    fence: str | None  # the fence line of the code block the line is in
+
+
+@dataclass
+class StreamSession:
+    """The state of one output stream. ``push`` deltas, then ``close``."""
+
+    filter: OutputFilter
+    lang: str | None
+    stopped: bool = False
+    verdict: Verdict | None = None  # the final verdict, once the stream is over
+    _parts: list[str] = field(default_factory=list)  # everything received, for the final check
+    _tail: str = ""  # the text from _tail_at on: what windows and releases still need
+    _tail_at: int = 0
+    _length: int = 0
+    _scanned: int = 0  # lines are read up to here
+    _checked: int = 0  # the last checkpoint
+    _released: int = 0
+    _lines: deque = field(default_factory=lambda: deque([_Line(0, 1, None)]))
+    _fences: FenceTracker = field(default_factory=FenceTracker)
+    _redactions: list[_Redaction] = field(default_factory=list)
+    _removed: list[tuple[int, int]] = field(default_factory=list)  # released as a marker
+    _leaked: list[tuple[int, int]] = field(default_factory=list)
+    _lookups: _LookupCache | None = None
+    _head: str = ""  # the first DETECT_CHARS characters
+    _detected: str | None = None
+    _first_fence_end: int | None = None  # where the first fenced block's opening line ends
+
+    def push(self, delta: str) -> list[StreamItem]:
+        """Take the next delta; return what can be released now, and events."""
+        if self.stopped:
+            raise RuntimeError("the stream is over (blocked or closed)")
+        if not isinstance(delta, str):
+            raise TypeError(f"a delta must be str, got {type(delta).__name__}")
+        self._parts.append(delta)
+        if len(self._head) < DETECT_CHARS:
+            self._head = (self._head + delta)[:DETECT_CHARS]
+        self._tail += delta
+        self._length += len(delta)
+        self._read_lines()
+        out: list[StreamItem] = []
+        while not self.stopped:
+            p = self._next_checkpoint()
+            if p is None:
+                break
+            out += self._judge(p)
+            self._checked = p
+        return out
+
+    def close(self) -> list[StreamItem]:
+        """The end of the output: the final check, the rest of the text, the final event."""
+        if self.stopped:
+            return []
+        self.stopped = True
+        text = "".join(self._parts)
+        policy = self.filter.policy
+        verdict = self.filter.check(text, self.lang)
+        self.verdict = verdict
+        out: list[StreamItem] = []
+        if not verdict.allowed:
+            flagged = [m for m in verdict.matches if _flags(m, policy)]
+            ranges = [(s.query_start, s.query_end, m.doc_id) for m in flagged for s in m.spans]
+            if not ranges:  # a near-duplicate as a whole, no passage to point at
+                ranges = [(0, len(text), m.doc_id) for m in flagged]
+            if policy.action == "block":
+                self._note_leaks(ranges)
+                return [FilterEvent("block", len(text), verdict, self._leaks())]
+            if policy.action == "redact":
+                self._redact(ranges)
+            else:
+                self._note_leaks(ranges)
+        out += self._release(len(text))
+        out.append(FilterEvent("end", len(text), verdict, self._leaks()))
+        return out
+
+    # --- reading the text ------------------------------------------------------------------
+
+    def _text(self, start: int, end: int) -> str:
+        return self._tail[start - self._tail_at:end - self._tail_at]
+
+    def _read_lines(self) -> None:
+        """Feed every line completed so far to the fence tracker; note where lines start."""
+        while True:
+            i = self._tail.find("\n", self._scanned - self._tail_at)
+            if i < 0:
+                self._scanned = self._length
+                return
+            end = self._tail_at + i + 1
+            line = self._lines[-1]
+            if end - line.start <= LONG_LINE:
+                self._fences.feed_line(self._text(line.start, end))
+                if self._fences.opener and self._first_fence_end is None:
+                    self._first_fence_end = end
+            self._lines.append(_Line(end, line.number + 1, self._fences.opener))
+            self._scanned = end
+
+    def _next_checkpoint(self) -> int | None:
+        step = self.filter.check_every
+        at = self._checked + step
+        if at > self._length:
+            return None
+        m = _SPACE.search(self._tail, at - 1 - self._tail_at)
+        p = self._tail_at + m.end() if m else None
+        hard = self._checked + 4 * step
+        if p is None or p > hard:
+            p = hard if hard <= self._length else None
+        return p
+
+    def _window_start(self) -> _Line:
+        """Where the next window begins: a line start ``lookback`` before the released text."""
+        target = max(0, self._released - self.filter.lookback)
+        lines = self._lines
+        while len(lines) > 1 and lines[1].start <= target:
+            lines.popleft()
+        line = lines[0]
+        if target - line.start > self.filter.lookback:  # a very long line: start mid-line, after a space
+            m = _SPACE.search(self._tail, target - self._tail_at, self._released - self._tail_at)
+            line = _Line(self._tail_at + m.end() if m else target, line.number, line.fence)
+        current = lines[-1].start  # the line still coming in: kept from its start while it may be a fence
+        keep = min(line.start, current) if self._length - current <= LONG_LINE else line.start
+        self._tail = self._tail[keep - self._tail_at:]
+        self._tail_at = keep
+        return line
+
+    # --- judging ---------------------------------------------------------------------------
+
+    def _judge(self, p: int) -> list[StreamItem]:
+        f = self.filter
+        policy = f.policy
+        line = self._window_start()
+        lang = self._window_language(p)
+        prefix = line.fence if line.fence and lang == MARKDOWN else ""
+        window = prefix + self._text(line.start, p)
+        sk = f.index.sketch(window, lang)
+        shift = line.start - len(prefix)
+        lines = line.number - 1 - prefix.count("\n")
+        if self._lookups is None:
+            self._lookups = _LookupCache(f.index)
+        lookup = self._lookups(sk.shingles)
+        matches = [_shifted(m, shift, lines, line.start)
+                   for m in f.index.matches(sk, policy, near_duplicates=False, lookup=lookup)]
+        out: list[StreamItem] = []
+        if any(_flags(m, policy) for m in matches):
+            verdict = decide(matches, policy)
+            ranges = [(s.query_start, s.query_end, m.doc_id) for m in matches if _flags(m, policy) for s in m.spans]
+            if policy.action == "block":
+                self.stopped = True
+                self.verdict = verdict
+                self._note_leaks(ranges)
+                return [FilterEvent("block", p, verdict, self._leaks())]
+            if self._redact(ranges):
+                out.append(FilterEvent(policy.action, p, verdict))
+        out += self._release(self._release_point(sk, matches, len(prefix), shift, p))
+        return out
+
+    def _window_language(self, p: int) -> str:
+        """The language windows are normalized in, as ``check()`` would guess it
+        for the whole output: the given one; Markdown once a fenced block has
+        begun; before that, the guess for the output's first DETECT_CHARS
+        characters (prose is Markdown without fences). Guessing once, not per
+        window, keeps windows consistent and saves the guessing."""
+        if self.lang is not None:
+            return self.lang
+        if self._first_fence_end is not None and self._first_fence_end <= p:
+            return MARKDOWN
+        if self._detected is not None:
+            return self._detected
+        guess = detect_language(self._head[:p])
+        guess = MARKDOWN if guess == TEXT else guess
+        if p >= DETECT_CHARS:
+            self._detected = guess
+        return guess
+
+    def _release_point(self, sk, matches: list[Match], prefix_len: int, shift: int, p: int) -> int:
+        """``hold_back`` tokens before the checkpoint, and never past the start of a
+        suspect passage: one too short to flag yet that may still grow (it ends
+        within ``gap + k`` tokens of the checkpoint)."""
+        hold_back = self.filter.hold_back
+        if hold_back == 0:
+            return p
+        token_starts = sk.tokens.starts[sk.tokens.starts >= prefix_len] + shift
+        if token_starts.size <= hold_back:
+            return self._released
+        r = int(token_starts[-hold_back])
+        still_open = int(token_starts[max(0, token_starts.size - self.filter.policy.gap - sk.config.shingle.k)])
+        for s in (s for m in matches for s in m.spans if s.query_end >= still_open):
+            r = min(r, s.query_start)
+        return max(self._released, r)
+
+    def _redact(self, ranges: list[tuple[int, int, str]]) -> bool:
+        """Add character ranges to redact (annotate: only note them); True if one is new."""
+        new = False
+        self._note_leaks(ranges)
+        for start, end, doc_id in sorted(ranges):
+            if end <= self._released:
+                continue
+            new |= self._add_redaction(max(start, self._released), end, doc_id)
+        return new
+
+    def _add_redaction(self, start: int, end: int, doc_id: str) -> bool:
+        for r in self._redactions:
+            if start <= r.end and r.start <= end:
+                r.start, r.end = min(r.start, start), max(r.end, end)
+                if doc_id not in r.doc_ids:
+                    r.doc_ids.append(doc_id)
+                return False
+        self._redactions.append(_Redaction(start, end, [doc_id]))
+        self._redactions.sort(key=lambda r: r.start)
+        return True
+
+    def _note_leaks(self, ranges: list[tuple[int, int, str]]) -> None:
+        self._leaked += [(start, min(end, self._released)) for start, end, _ in ranges if start < self._released]
+
+    def _leaks(self) -> tuple[tuple[int, int], ...]:
+        """Flagged character ranges that reached the user as text (not as a marker)."""
+        return tuple(_subtracted(_merged(self._leaked), _merged(self._removed)))
+
+    def _release(self, r: int) -> list[StreamItem]:
+        """The text from the released point to ``r``, with redactions applied."""
+        if r <= self._released:
+            return []
+        pieces = []
+        pos = self._released
+        redacting = self.filter.policy.action == "redact"
+        for red in self._redactions if redacting else ():
+            if red.end <= pos or red.start >= r:
+                continue
+            if red.start > pos:
+                pieces.append(self._text(pos, red.start))
+            if not red.shown:
+                pieces.append(red.marker())
+                red.shown = True
+            self._removed.append((max(pos, red.start), min(red.end, r)))
+            pos = min(red.end, r)
+        if pos < r:
+            pieces.append(self._text(pos, r))
+        self._released = r
+        self._redactions = [red for red in self._redactions if red.end >= r]
+        text = "".join(pieces)
+        return [text] if text else []
+
+
+def _flags(m: Match, policy: FilterPolicy) -> bool:
+    return m.longest_span >= policy.min_match_tokens or m.jaccard >= policy.jaccard_threshold
+
+
+def _shifted(m: Match, chars: int, lines: int, floor: int) -> Match:
+    """A window's match with offsets and lines into the whole output."""
+    spans = tuple(replace(s, query_start=max(floor, s.query_start + chars), query_end=s.query_end + chars,
+                          query_lines=(s.query_lines[0] + lines, s.query_lines[1] + lines))
+                  for s in m.spans)
+    return replace(m, spans=spans)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _subtracted(ranges: list[tuple[int, int]], removed: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted disjoint ``ranges`` minus sorted disjoint ``removed``."""
+    out = []
+    for start, end in ranges:
+        for r0, r1 in removed:
+            if r1 <= start or r0 >= end:
+                continue
+            if r0 > start:
+                out.append((start, r0))
+            start = max(start, r1)
+        if start < end:
+            out.append((start, end))
+    return out
+
+
+__all__ = ["FilterEvent", "OutputFilter", "StreamSession", "StreamItem"]
