@@ -3,6 +3,7 @@
 import importlib
 
 from ._kernels.warmup import warm_up
+from .dedup import dedup
 from .normalize import TokenStream, decode, normalize
 
 __version__ = "0.1.0"
@@ -17,5 +18,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'dedupfilter' has no attribute {name!r}")
 
 
-__all__ = ["FilterPolicy", "OutputFilter", "ProtectedIndex", "TokenStream", "build_index", "decode", "normalize",
-           "warm_up", "__version__"]
+__all__ = ["FilterPolicy", "OutputFilter", "ProtectedIndex", "TokenStream", "build_index", "decode", "dedup",
+           "normalize", "warm_up", "__version__"]

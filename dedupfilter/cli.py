@@ -328,14 +328,19 @@ def cmd_demo(args) -> int:
     return run_demo(index_path=args.index, json_output=args.json)
 
 
+def _add_column_options(p: argparse.ArgumentParser, id_help: str, lang_help: str) -> None:
+    p.add_argument("--text-column", default="text", help="text column of JSONL/Parquet/datasets (default text)")
+    p.add_argument("--id-column", help=id_help)
+    p.add_argument("--lang-column", help="column with each row's language")
+    p.add_argument("--lang", help=f"{lang_help}; {LANG_HELP}")
+
+
 def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", metavar="SOURCE", nargs="+",
                    help="directories (recursive; language by file extension), files, .jsonl, .parquet, "
                         "or Hugging Face datasets saved with save_to_disk")
-    p.add_argument("--text-column", default="text", help="text column of JSONL/Parquet/datasets (default text)")
-    p.add_argument("--id-column", help="document id column (default: file#row)")
-    p.add_argument("--lang-column", help="column with each row's language")
-    p.add_argument("--lang", help="language of documents whose language is not otherwise known; " + LANG_HELP)
+    _add_column_options(p, id_help="document id column (default: file#row)",
+                        lang_help="language of documents whose language is not otherwise known")
     p.add_argument("--ignore", nargs="+", metavar="FILE", default=[],
                    help="template or base code whose k-grams never count as copies")
     p.add_argument("--workers", type=int, default=default_workers(), metavar="N",
@@ -389,6 +394,64 @@ def _add_index_commands(sub) -> None:
     p.add_argument("--ids", action="store_true", help="also list every document id")
     p.add_argument("--verify", action="store_true", help="verify every file's checksum")
     p.set_defaults(func=cmd_index_stats)
+
+
+def cmd_dedup(args) -> int:
+    from .dedup import dedup
+
+    summary = dedup(args.input, args.out, max_copies=args.max_copies, threshold=args.threshold,
+                    text_column=args.text_column, id_column=args.id_column, lang_column=args.lang_column,
+                    lang=args.lang, keep=args.keep, clusters=args.clusters, against=args.against,
+                    flag_only=args.flag_only, verify=args.verify, config=_sketch_config(args),
+                    n_workers=args.workers, shard_rows=args.shard_rows, work_dir=args.work_dir,
+                    overwrite=args.overwrite, progress=False if args.json else None, engine=args.engine)
+    if args.json:
+        print(json.dumps(summary.to_dict()))
+    else:
+        print(f"{args.out}: written", *summary.lines(), sep="\n")
+    return EXIT_ALLOW
+
+
+def _add_dedup_command(sub) -> None:
+    from .dedup import ENGINES
+    from .dedup.local import VERIFY_MODES
+
+    p = sub.add_parser("dedup", help="cap near-duplicate clusters of a training corpus at K copies",
+                       description="Find clusters of near-duplicate documents in INPUT (MinHash LSH over "
+                                   "normalized k-grams, confirmed by exact Jaccard) and write at most K of "
+                                   "each to OUTPUT, in INPUT's form (Parquet, JSONL, a saved Hugging Face "
+                                   "dataset, a directory of files) with all columns. Written atomically; "
+                                   "a killed run rerun with the same arguments reuses its finished shards.")
+    p.add_argument("input", metavar="INPUT", help="a .parquet or .jsonl file, a directory of them, a dataset "
+                                                  "saved with save_to_disk, or a directory of text/code files")
+    p.add_argument("--out", required=True, metavar="OUTPUT", help="where the kept rows go (same form as INPUT)")
+    p.add_argument("--max-copies", type=int, default=1, metavar="K",
+                   help="keep at most K documents of each cluster (default 1: classic dedup)")
+    p.add_argument("--threshold", type=float, default=0.8, metavar="T",
+                   help="Jaccard of normalized k-gram sets at which documents are duplicates (default 0.8)")
+    p.add_argument("--keep", default="first", metavar="RULE",
+                   help="which K stay: first (input order), longest, or column:NAME (largest value first); "
+                        "default first")
+    _add_column_options(p, id_help="document id column, copied to --clusters",
+                        lang_help="language of every document (text: prose rules for all)")
+    p.add_argument("--clusters", metavar="FILE",
+                   help="also write a Parquet file: row, id, cluster, cluster_size, kept for every row")
+    p.add_argument("--against", metavar="INDEX", help="also remove documents matching this protected index")
+    p.add_argument("--flag-only", action="store_true",
+                   help="with --against: keep them, marked in a protected_match column")
+    p.add_argument("--verify", choices=VERIFY_MODES, default="exact",
+                   help="confirm LSH candidates by exact Jaccard (default), MinHash agreement, or not at all")
+    p.add_argument("--engine", choices=ENGINES, default="local", help="where to run (default local)")
+    p.add_argument("--workers", type=int, default=default_workers(), metavar="N",
+                   help="processes for sketching (default: one per core, %(default)s here)")
+    p.add_argument("--shard-rows", type=int, default=10_000, metavar="N",
+                   help="rows (or files) per shard: the unit of work and of resuming (default 10000)")
+    p.add_argument("--work-dir", metavar="DIR", help="finished shards until the run completes "
+                                                     "(default: .OUTPUT.dedup-work next to OUTPUT)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT (and --clusters)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON; no progress bars")
+    _add_sketch_options(p)
+    p.set_defaults(func=cmd_dedup)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,6 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the demo index in DIR and reuse it next time (default: a temporary directory)")
     p.add_argument("--json", action="store_true", help="print the verdicts as JSON lines")
     p.set_defaults(func=cmd_demo)
+
+    _add_dedup_command(sub)
     return parser
 
 

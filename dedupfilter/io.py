@@ -148,21 +148,25 @@ def _row_documents(rows, name: str, columns: TableColumns, stats: ReadStats, sta
         yield SourceDocument(doc_id, f"{name}#{i}", text, lang or None)
 
 
-def _iter_jsonl(path: Path, columns: TableColumns, stats: ReadStats):
+def parse_json_row(line: bytes, name: str, where: int | str) -> dict:
+    """One JSONL line as a dict; ``where`` (a line number, a byte range) goes into the error."""
     import json
 
+    try:
+        row = json.loads(line)
+    except ValueError as err:
+        raise InputError(f"{name}:{where}: not valid JSON ({err})") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{name}:{where}: expected a JSON object per line")
+    return row
+
+
+def _iter_jsonl(path: Path, columns: TableColumns, stats: ReadStats):
     def rows():
         with path.open("rb") as f:
             for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as err:
-                    raise InputError(f"{path}:{n}: not valid JSON ({err})") from None
-                if not isinstance(row, dict):
-                    raise InputError(f"{path}:{n}: expected a JSON object per line")
-                yield row
+                if line.strip():
+                    yield parse_json_row(line, str(path), n)
 
     yield from _row_documents(rows(), str(path), columns, stats)
 
