@@ -43,6 +43,14 @@ def ascii_fold_table(char_class, fold_start, fold_len, fold_data) -> np.ndarray:
 
 
 @jit(inline="always")
+def _emit(hashes, starts, ends, n_tokens, h, start, end):
+    hashes[n_tokens] = h
+    starts[n_tokens] = start
+    ends[n_tokens] = end
+    return n_tokens + 1
+
+
+@jit(inline="always")
 def _digest(acc, spilled, buf, n_buf, seed):
     """``spilled_digest``, with xxh64's short-input path inlined for the usual short word."""
     if spilled == 0 and n_buf < 32:
@@ -94,38 +102,16 @@ def tokenize_prose(codepoints, char_class, fold_start, fold_len, fold_data, asci
     word_end = 0
     for i in range(n):
         cp = codepoints[i]
-        if cp < 128:
-            folded = ascii_fold[cp]
-            if folded == ASCII_SEP:
-                if in_word:
-                    hashes[n_tokens] = _digest(acc, spilled, buf, n_buf, seed)
-                    starts[n_tokens] = word_start
-                    ends[n_tokens] = word_end
-                    n_tokens += 1
-                    in_word = False
-                continue
-            if folded != ASCII_GENERAL:
-                if not in_word:
-                    in_word = True
-                    word_start = i
-                    n_buf = 0
-                    spilled = 0
-                word_end = i + 1
-                if n_buf > 192:
-                    rest = spill(acc, spilled, buf, n_buf, seed)
-                    spilled += n_buf - rest
-                    n_buf = rest
-                buf[n_buf] = folded
-                n_buf += 1
-                continue
-        cls = char_class[cp]
+        ascii_byte = ascii_fold[cp] if cp < 128 else ASCII_GENERAL
+        if ascii_byte == ASCII_GENERAL:
+            cls = char_class[cp]
+        else:
+            cls = SEP if ascii_byte == ASCII_SEP else WORD
         if cls == JOIN:
             continue
         if in_word and cls != WORD:
-            hashes[n_tokens] = _digest(acc, spilled, buf, n_buf, seed)
-            starts[n_tokens] = word_start
-            ends[n_tokens] = word_end
-            n_tokens += 1
+            n_tokens = _emit(hashes, starts, ends, n_tokens, _digest(acc, spilled, buf, n_buf, seed),
+                             word_start, word_end)
             in_word = False
         if cls == WORD or cls == SINGLE:
             if not in_word:
@@ -138,18 +124,18 @@ def tokenize_prose(codepoints, char_class, fold_start, fold_len, fold_data, asci
                 rest = spill(acc, spilled, buf, n_buf, seed)
                 spilled += n_buf - rest
                 n_buf = rest
-            s = fold_start[cp]
-            for j in range(fold_len[cp]):
-                n_buf = _put_utf8(buf, n_buf, fold_data[s + j])
+            if ascii_byte != ASCII_GENERAL:
+                buf[n_buf] = ascii_byte
+                n_buf += 1
+            else:
+                s = fold_start[cp]
+                for j in range(fold_len[cp]):
+                    n_buf = _put_utf8(buf, n_buf, fold_data[s + j])
             if cls == SINGLE:
-                hashes[n_tokens] = _digest(acc, spilled, buf, n_buf, seed)
-                starts[n_tokens] = word_start
-                ends[n_tokens] = word_end
-                n_tokens += 1
+                n_tokens = _emit(hashes, starts, ends, n_tokens, _digest(acc, spilled, buf, n_buf, seed),
+                                 word_start, word_end)
                 in_word = False
     if in_word:
-        hashes[n_tokens] = _digest(acc, spilled, buf, n_buf, seed)
-        starts[n_tokens] = word_start
-        ends[n_tokens] = word_end
-        n_tokens += 1
+        n_tokens = _emit(hashes, starts, ends, n_tokens, _digest(acc, spilled, buf, n_buf, seed),
+                         word_start, word_end)
     return hashes[:n_tokens].copy(), starts[:n_tokens].copy(), ends[:n_tokens].copy()
