@@ -13,6 +13,7 @@ protected document and its lines; code from an installed package passes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tempfile
@@ -54,6 +55,7 @@ def _tricks(text: str) -> str:
         .replace(",", "\uff0c")
 
 
+@functools.lru_cache(maxsize=1)
 def _copied_function() -> str:
     return disguise(_function(_find(stdlib_python(), COPIED_MODULE), COPIED_FUNCTION).text)
 
