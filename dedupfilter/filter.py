@@ -202,7 +202,7 @@ class StreamSession:
     _leaked: list[tuple[int, int]] = field(default_factory=list)
     _lookups: _LookupCache | None = None
     _head: str = ""  # the first DETECT_CHARS characters
-    _detected: str | None = None
+    _detected: tuple[int, str] | None = None  # (characters guessed on, the guess)
     _first_fence_end: int | None = None  # where the first fenced block's opening line ends
 
     def push(self, delta: str) -> list[StreamItem]:
@@ -335,20 +335,19 @@ class StreamSession:
     def _window_language(self, p: int) -> str:
         """The language windows are normalized in, as ``check()`` would guess it
         for the whole output: the given one; Markdown once a fenced block has
-        begun; before that, the guess for the output's first DETECT_CHARS
-        characters (prose is Markdown without fences). Guessing once, not per
-        window, keeps windows consistent and saves the guessing."""
+        begun; before that, the guess for the output's beginning (prose is
+        Markdown without fences). Past 128 characters the guess is made on the
+        first 128, 256, 512 and DETECT_CHARS characters only, not at every
+        checkpoint: detection may parse with every grammar."""
         if self.lang is not None:
             return self.lang
         if self._first_fence_end is not None and self._first_fence_end <= p:
             return MARKDOWN
-        if self._detected is not None:
-            return self._detected
-        guess = detect_language(self._head[:p])
-        guess = MARKDOWN if guess == TEXT else guess
-        if p >= DETECT_CHARS:
-            self._detected = guess
-        return guess
+        n = p if p < 128 else min(DETECT_CHARS, 1 << (p.bit_length() - 1))  # the largest step <= p
+        if self._detected is None or self._detected[0] != n:
+            guess = detect_language(self._head[:n])
+            self._detected = (n, MARKDOWN if guess == TEXT else guess)
+        return self._detected[1]
 
     def _release_point(self, sk, matches: list[Match], prefix_len: int, shift: int, p: int) -> int:
         """``hold_back`` tokens before the checkpoint, and never past the start of a
