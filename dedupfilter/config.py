@@ -95,13 +95,15 @@ class FilterPolicy:
     min_match_tokens: block when one matched passage covers at least this
         many normalized tokens of the query;
     jaccard_threshold: block when whole-document Jaccard reaches this;
-    gap: matches at most this many tokens apart merge into one passage (two k-grams:
-        one changed token, which breaks k k-grams, does not split a passage).
+    gap: matched runs merge into one passage across up to this many changed or
+        inserted tokens between them (a renamed call, an inserted statement);
+        the query-side distance this allows between two hits follows from k and
+        the winnowing window (``sketch.passage_reach``).
     """
 
     min_match_tokens: int = 30
     jaccard_threshold: float = 0.8
-    gap: int = 16
+    gap: int = 8
     action: str = "block"
 
     def __post_init__(self):

@@ -44,6 +44,7 @@ from .config import FilterPolicy
 from .index.protected import Lookup, ProtectedIndex
 from .normalize.languages import MARKDOWN, TEXT, canonical_language, detect_language
 from .normalize.mixed import FenceTracker
+from .sketch import passage_reach
 from .verdict import Match, Verdict, decide
 
 CHECK_EVERY = 64  # characters between checkpoints
@@ -352,7 +353,7 @@ class StreamSession:
     def _release_point(self, sk, matches: list[Match], prefix_len: int, shift: int, p: int) -> int:
         """``hold_back`` tokens before the checkpoint, and never past the start of a
         suspect passage: one too short to flag yet that may still grow (it ends
-        within ``gap + k`` tokens of the checkpoint)."""
+        within a passage's reach of the checkpoint)."""
         hold_back = self.filter.hold_back
         if hold_back == 0:
             return p
@@ -360,7 +361,9 @@ class StreamSession:
         if token_starts.size <= hold_back:
             return self._released
         r = int(token_starts[-hold_back])
-        still_open = int(token_starts[max(0, token_starts.size - self.filter.policy.gap - sk.config.shingle.k)])
+        shingle = sk.config.shingle
+        reach = passage_reach(shingle.k, self.filter.policy.gap, shingle.window)
+        still_open = int(token_starts[max(0, token_starts.size - reach)])
         for s in (s for m in matches for s in m.spans if s.query_end >= still_open):
             r = min(r, s.query_start)
         return max(self._released, r)

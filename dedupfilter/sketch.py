@@ -246,9 +246,20 @@ def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 
     return hits_in_ranges(*table_ranges(q_hashes, table_hashes), max_hits)
 
 
+def passage_reach(k: int, gap: int, spacing: int = 1) -> int:
+    """How far (in query tokens) the next hit of a passage may start after its last one.
+
+    ``gap`` changed tokens at t..t+gap-1 break every k-gram that overlaps
+    them: the last hit before them starts at t - k at the latest, the first
+    after at t + gap at the earliest, and with hits ``spacing`` apart on a
+    verbatim run each can be ``spacing - 1`` farther out.
+    """
+    return k + gap + 2 * (spacing - 1)
+
+
 def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray, q_shingles: np.ndarray,
-                       k: int, gap: int, min_tokens: int = 0, evidence: np.ndarray | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       k: int, gap: int, min_tokens: int = 0, evidence: np.ndarray | None = None,
+                       spacing: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Passages from k-gram hits (any order) of a query with k-gram hashes ``q_shingles``.
 
     Returns rows (doc, q_start, q_end, first, last, tokens), ``first``/``last``
@@ -259,6 +270,11 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     the passage + k - 1. Repetitive code (thirteen lines of ``self.x = None``)
     thus counts for what it is, one short pattern, and boilerplate k-grams
     extend a passage without being evidence of copying.
+
+    Runs of matched k-grams merge across up to ``gap`` changed or inserted
+    tokens (see ``passage_reach``); ``spacing`` is the largest distance
+    between two hits of one verbatim run: 1 when every k-gram of the other
+    side is looked up, the winnowing window when only its fingerprints are.
     """
     evidence = np.ones(q_shingles.size, bool) if evidence is None else evidence
     n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
@@ -270,7 +286,8 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     # any copied run of w + k - 1 tokens or more puts at least two hits on one diagonal.
     supported = weight >= 2
     order, hit_doc, hit_q, hit_d, weight = (a[supported] for a in (order, hit_doc, hit_q, hit_d, weight))
-    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, gap, max(n_q_tokens, 1))
+    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, passage_reach(k, gap, spacing), gap,
+                           max(n_q_tokens, 1))
     # A passage cannot show more copied tokens than the document side it matched
     # (a query repeating one line many times against one place in the document).
     rows[:, 5] = np.minimum(rows[:, 5], hit_d[rows[:, 4]] - hit_d[rows[:, 3]] + k)
@@ -281,7 +298,7 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     return rows, order
 
 
-def compare(a: Sketch, b: Sketch, gap: int = 16) -> Comparison:
+def compare(a: Sketch, b: Sketch, gap: int = 8) -> Comparison:
     """Jaccard and containment both ways over all k-grams, and the matched passages."""
     if a.config.fingerprint != b.config.fingerprint:
         raise ValueError("sketches were built with different configs; rebuild one of them")

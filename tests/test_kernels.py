@@ -253,3 +253,55 @@ def test_hits_in_docs_matches_reference(data):
     max_hits = data.draw(st.integers(1, 40))
     q_index, rows = hits_in_docs(lo, hi, table_doc, docs, max_hits)
     assert list(zip(q_index.tolist(), rows.tolist())) == reference.hits_in_docs(lo, hi, max_hits, table_doc, docs)
+
+
+def _passages_against_fingerprints(doc_tokens, query_tokens, config: ShingleConfig, gap: int):
+    """Passages of a query against one document's winnowed fingerprints, as the index finds them."""
+    from dedupfilter.sketch import passages_from_hits
+
+    doc, query = sketch_of(doc_tokens, config), sketch_of(query_tokens, config)
+    pairs = [(q, int(d)) for q, h in enumerate(query.shingles.tolist())
+             for d in doc.fp_positions[doc.fp_hashes == h]]
+    hit_q = np.array([q for q, _ in pairs], np.int64)
+    hit_d = np.array([d for _, d in pairs], np.int64)
+    rows, _ = passages_from_hits(np.zeros(hit_q.size, np.int64), hit_q, hit_d, query.shingles, config.k, gap,
+                                 spacing=config.window)
+    return rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_up_to_gap_changed_or_inserted_tokens_never_split_a_passage(data):
+    """Under winnowing a hit comes only every w k-grams, so up to ``gap`` changed or
+    inserted tokens between two copied runs may leave k + gap + 2(w - 1) query tokens
+    between hits (sketch.passage_reach): the runs still make one passage."""
+    k = data.draw(st.integers(2, 8))
+    w = data.draw(st.integers(1, 8))
+    gap = data.draw(st.integers(1, 10))
+    side = 2 * w + k  # each run long enough for two hits on its diagonal
+    tokens = data.draw(hnp.arrays(np.uint64, st.integers(2 * side + gap, 2 * side + gap + 30),
+                                  elements=st.integers(1, 2**64 - 1), unique=True))
+    n_changed = data.draw(st.integers(1, gap))
+    at = data.draw(st.integers(side, tokens.size - side - n_changed))
+    fresh = np.arange(n_changed, dtype=np.uint64) ^ np.uint64(0xABCDEF)  # distinct from every token above
+    fresh = fresh[~np.isin(fresh, tokens)]
+    config = ShingleConfig(k=k, window=w)
+    if data.draw(st.booleans()):
+        query = np.concatenate([tokens[:at], fresh, tokens[at:]])  # an insertion: the diagonal shifts
+    else:
+        query = np.concatenate([tokens[:at], fresh, tokens[at + fresh.size:]])  # a substitution
+    rows = _passages_against_fingerprints(tokens, query, config, gap)
+    assert rows.shape[0] == 1
+    assert rows[0, 1] < at and rows[0, 2] > at + fresh.size
+
+
+def test_a_query_repeating_one_line_does_not_join_copied_runs():
+    """Run A, one line of it repeated four times, run B: the repetitions pair with one
+    place in the document and do not carry A's passage over to B's diagonal."""
+    k, w = 4, 1
+    tokens = np.arange(1, 41, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    line = tokens[15:20]
+    query = np.concatenate([tokens[:20], line, line, line, line, tokens[20:40]])
+    rows = _passages_against_fingerprints(tokens, query, ShingleConfig(k=k, window=w), gap=8)
+    assert not any(q_start < 20 and q_end > 40 for q_start, q_end in rows[:, 1:3].tolist())
+    assert 0 in rows[:, 1]

@@ -11,7 +11,7 @@ OPEN_PASSAGES = 8
 
 
 @jit
-def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, gap, n_q_tokens):
+def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, reach, max_shift, n_q_tokens):
     """Merge k-gram hits into passages, document by document.
 
     Hits are sorted by (doc, query position, doc position); ``hit_d`` holds
@@ -20,15 +20,18 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, gap, n_q
     several places in one document (a repeated k-gram), the place on the most
     supported diagonal is kept, so a copy pairs with its original rather than
     with an earlier repetition. A pair extends, among the last OPEN_PASSAGES
-    passages, one it follows by at most ``gap`` query tokens and whose
-    diagonal it shifts by at most ``gap`` (insertions and deletions), the
-    one whose diagonal it continues most closely; a stray pair in between (a
-    k-gram repeated elsewhere) thus does not cut a passage in two. Returns
+    passages, one whose last pair it follows by at most ``reach`` query
+    tokens and whose diagonal it shifts by at most ``max_shift`` (insertions
+    and deletions), the one whose diagonal it continues most closely. A pair
+    that would extend a passage but does not move forward in the document
+    is dropped: a query repeating one line of the document is no longer a
+    copy of it, and a stray pair in between (a k-gram repeated elsewhere)
+    neither cuts nor moves a passage. Returns
     int64 rows: doc, q_start, q_end (exclusive), indices of the hits with
     the lowest and the highest document position, and the number of query
     tokens covered by the matched k-grams whose ``hit_evidence`` is set
-    (boilerplate k-grams join passages without counting; gaps bridged by
-    ``gap`` do not count either).
+    (boilerplate k-grams join passages without counting; bridged gaps do
+    not count either).
     """
     n = hit_doc.shape[0]
     out = np.empty((n, 9), np.int64)
@@ -49,14 +52,20 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, gap, n_q
             d = hit_d[best]
             target = -1
             target_shift = np.int64(0)
+            absorbed = False
             for r in range(n_out - 1, max(doc_first_row, n_out - OPEN_PASSAGES) - 1, -1):
                 row = out[r]
                 shift = abs((d - q) - (row[7] - row[6]))
-                if 0 < q - row[6] <= gap and shift <= gap:
-                    if target < 0 or shift < target_shift or (
+                if 0 < q - row[6] <= reach and shift <= max_shift:
+                    if d <= row[7]:
+                        absorbed = True
+                    elif target < 0 or shift < target_shift or (
                             shift == target_shift and row[5] > out[target, 5]):
                         target = r
                         target_shift = shift
+            if target < 0 and absorbed:
+                i = j
+                continue
             extended = target >= 0
             if extended:
                 row = out[target]

@@ -37,7 +37,7 @@ def warm_up() -> None:
     lsh.query_band_keys(signatures[0], 2, 4)
     lsh.query_band_keys(signatures[0].astype(np.uint32), 2, 4)
     passages.passages_by_doc(np.zeros(8, np.int64), i64, i64, np.full(8, 2, np.int64), np.ones(8, np.bool_),
-                             3, 4, 10)
+                             3, 4, 4, 10)
     lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, np.arange(8, dtype=np.uint32), np.arange(3, dtype=np.uint32))
     unionfind.connected_components(8, i64[:4], i64[4:])
     verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])

@@ -419,7 +419,8 @@ class ProtectedIndex:
         k = self.settings.sketch.shingle.k
         rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
                                          self.fp.pos[hit_row].astype(np.int64), query.shingles, k, policy.gap,
-                                         self.settings.sketch.shingle.guaranteed_match_tokens, usable)
+                                         self.settings.sketch.shingle.guaranteed_match_tokens, usable,
+                                         spacing=self.settings.sketch.shingle.window)
         hit_row = hit_row[order]
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
