@@ -73,10 +73,11 @@ PUBLISHED = {
 }
 TARGETS = {"02-no-obfuscation": 0.95, "03-random-obfuscation": 0.90, "entire": 0.88}
 
-# The sweep, chosen on the training corpus. The default (k 8, gap 16, spans of
-# any reported length) is always part of it.
+# The sweep, chosen on the training corpus. The default (k 8, gap 8, spans of
+# any reported length) is always part of it. A gap is the number of changed or
+# inserted tokens a passage bridges (sketch.passage_reach).
 K_VALUES = (2, 3, 5, 8)
-GAPS = (16, 48, 128)
+GAPS = (8, 16, 48, 128)
 # Shortest span kept, in normalized tokens: 0 = every span the index reports
 # (at least window + k - 1 tokens), else the policy's passage limit.
 MIN_SPAN_TOKENS = (0, DEFAULT_POLICY.min_match_tokens)
@@ -449,7 +450,7 @@ def render_markdown(pan: dict | None, clough: dict | None, context: dict) -> str
             "- Measures: PAN's character-level macro precision and recall, granularity, plagdet = F1 / log2(1 + "
             "granularity), pooled over each sub-corpus; micro-averaged variants in the detail table. "
             "01-no-plagiarism has no cases: its column counts pairs with any detection.",
-            f"- Sweep: k in {K_VALUES}, passage gap in {GAPS} tokens, spans of any length the index reports "
+            f"- Sweep: k in {K_VALUES}, passage gap in {GAPS} changed or inserted tokens, spans of any length the index reports "
             f"(>= window + k - 1 tokens) or only >= {DEFAULT_POLICY.min_match_tokens} tokens. The setting is "
             f"chosen on the **{pan['chosen_on']}** corpus by entire plagdet "
             f"({'the test corpus itself: optimistic' if pan['chosen_on'] == 'test' else 'not on test'}).",
