@@ -216,10 +216,20 @@ def set_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return (n_common / (ua.size + ub.size - n_common), n_common / ua.size, n_common / ub.size)
 
 
-def table_ranges(q_hashes: np.ndarray, table_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each query hash, the rows [lo, hi) of the sorted ``table_hashes`` equal to it."""
-    return (np.searchsorted(table_hashes, q_hashes, side="left"),
-            np.searchsorted(table_hashes, q_hashes, side="right"))
+TABLE_SAMPLES = 8192
+
+
+def table_sample(table_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, hashes) of TABLE_SAMPLES rows spread over a sorted table, for ``table_ranges``."""
+    return _lookup.table_sample(table_hashes, TABLE_SAMPLES)
+
+
+def table_ranges(q_hashes: np.ndarray, table_hashes: np.ndarray,
+                 sample: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For each query hash, the rows [lo, hi) of the sorted ``table_hashes`` equal to it.
+    ``sample``: ``table_sample(table_hashes)``, kept by a caller that looks up often."""
+    sample = table_sample(table_hashes) if sample is None else sample
+    return _lookup.sorted_ranges(table_hashes, np.ascontiguousarray(q_hashes, table_hashes.dtype), *sample)
 
 
 def hits_in_ranges(lo: np.ndarray, hi: np.ndarray, max_hits: int = 1024) -> tuple[np.ndarray, np.ndarray]:

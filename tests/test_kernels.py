@@ -194,14 +194,14 @@ def test_estimated_jaccard_within_minhash_error(stdlib_docs):
 
 def test_warm_up_compiles_every_kernel():
     import dedupfilter
-    from dedupfilter._kernels import lsh, minhash, passages, shingle, tokenize, tokens, winnow
+    from dedupfilter._kernels import lookup, lsh, minhash, passages, shingle, tokenize, tokens, winnow
 
     dedupfilter.warm_up()
     for kernel in (tokenize.tokenize_prose, tokens.hash_ranges, tokens.backrefs_by_key,
                    shingle.shingle_hashes, winnow.winnow, minhash.minhash64,
                    minhash.minhash32, minhash.minhash64_batch, minhash.minhash32_batch, lsh.band_keys,
                    lsh.query_band_keys,
-                   passages.passages_by_doc):
+                   passages.passages_by_doc, lookup.sorted_ranges, lookup.hits_in_docs):
         assert kernel.signatures, kernel.__name__
 
 
@@ -239,6 +239,24 @@ def test_lex_order_is_lexsort(keys):
     unsigned = [np.abs(k).astype(np.uint64) for k in keys]
     np.testing.assert_array_equal(lex_order(*unsigned), np.lexsort(unsigned[::-1]))
 
+
+# Uniform hashes (interpolation's case), clustered small values with long runs of one
+# value, and values spread over a few orders of magnitude (interpolation's worst case).
+table_values = st.one_of(st.integers(0, 2**64 - 1), st.integers(0, 30),
+                         st.integers(0, 62).map(lambda e: 2**e), st.sampled_from([0, 2**64 - 1]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(np.uint64, st.integers(0, 3000), elements=table_values),
+       hnp.arrays(np.uint64, st.integers(0, 40), elements=table_values), st.integers(1, 64))
+def test_sorted_ranges_is_searchsorted(table, values, n_samples):
+    from dedupfilter._kernels.lookup import sorted_ranges, table_sample
+
+    table = np.sort(table)
+    values = np.concatenate([values, table[::97]])
+    lo, hi = sorted_ranges(table, values, *table_sample(table, n_samples))
+    np.testing.assert_array_equal(lo, np.searchsorted(table, values, side="left"))
+    np.testing.assert_array_equal(hi, np.searchsorted(table, values, side="right"))
 
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())

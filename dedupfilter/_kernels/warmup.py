@@ -38,8 +38,18 @@ def warm_up() -> None:
     lsh.query_band_keys(signatures[0].astype(np.uint32), 2, 4)
     passages.passages_by_doc(np.zeros(8, np.int64), i64, i64, np.full(8, 2, np.int64), np.ones(8, np.bool_),
                              3, 4, 4, 10)
-    lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, np.arange(8, dtype=np.uint32), np.arange(3, dtype=np.uint32))
+    table_doc = np.arange(8, dtype=np.uint32)
+    for table in (u64, _read_only(u64)):  # an opened index's columns are read-only memory maps
+        lookup.sorted_ranges(table, u64, *lookup.table_sample(table, 4))
+    for table in (table_doc, _read_only(table_doc)):
+        lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, table, np.arange(3, dtype=np.uint32))
     unionfind.connected_components(8, i64[:4], i64[4:])
     verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])
     verify.signature_agreement(signatures, i64[:1], i64[:1])
     sets.distinct_segments(u64, np.array([0, 4, 8], np.int64))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = array.copy()
+    array.flags.writeable = False
+    return array

@@ -27,7 +27,7 @@ from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import normalize
 from ..sketch import (Sketch, hits_in_docs, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
-                      table_ranges)
+                      table_ranges, table_sample)
 from ..verdict import Match, Span, Verdict, decide
 from . import storage
 from .lsh import optimal_bands
@@ -158,6 +158,7 @@ class ProtectedIndex:
         self.ignored = ignored if ignored is not None else self._compute_ignored()
         self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
         self.manifest = manifest or {}
+        self._fp_sample = None
 
     # --- building ---------------------------------------------------------------------------
 
@@ -354,7 +355,9 @@ class ProtectedIndex:
 
     def lookup(self, shingles: np.ndarray) -> Lookup:
         """Where each k-gram hash is in the fingerprint table, and whether it is ignored."""
-        return Lookup(*table_ranges(shingles, self.fp.hash), _contains(self.ignored, shingles))
+        if self._fp_sample is None:  # on first use: it reads a few thousand pages of the table
+            self._fp_sample = table_sample(self.fp.hash)
+        return Lookup(*table_ranges(shingles, self.fp.hash, self._fp_sample), _contains(self.ignored, shingles))
 
     def matches(self, query: Sketch, policy: FilterPolicy | None = None, *,
                 near_duplicates: bool = True, lookup: Lookup | None = None) -> list[Match]:
@@ -408,23 +411,30 @@ class ProtectedIndex:
         q_index, hit_row = hits_in_ranges(lookup.lo[q_usable], lookup.hi[q_usable], MAX_HITS_PER_HASH)
         if hit_row.size == 0:
             return {}
+        shingle = self.settings.sketch.shingle
+        # A passage is reported from guaranteed_match_tokens of evidence on, and each usable
+        # k-gram is evidence for k tokens at most: documents hit by fewer are dropped here
+        # (most of those hit at all, on a large index).
+        min_hits = -(-shingle.guaranteed_match_tokens // shingle.k)
+        candidates, kept = _hit_at_least(self.fp.doc[hit_row], min_hits)
+        if kept is not None:
+            q_index, hit_row = q_index[kept], hit_row[kept]
+        if hit_row.size == 0:
+            return {}
         hit_q = q_usable[q_index]
-        candidates = distinct(self.fp.doc[hit_row])
         q_common = np.flatnonzero(query.informative & ~usable)
         if q_common.size:
             c_index, c_row = hits_in_docs(lookup.lo[q_common], lookup.hi[q_common], self.fp.doc, candidates,
                                           MAX_HITS_PER_HASH)
             hit_q = np.concatenate([hit_q, q_common[c_index]])
             hit_row = np.concatenate([hit_row, c_row])
-        k = self.settings.sketch.shingle.k
+        k, min_span = shingle.k, shingle.guaranteed_match_tokens
         rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
                                          self.fp.pos[hit_row].astype(np.int64), query.shingles, k, policy.gap,
-                                         self.settings.sketch.shingle.guaranteed_match_tokens, usable,
-                                         spacing=self.settings.sketch.shingle.window)
+                                         min_span, usable, spacing=shingle.window)
         hit_row = hit_row[order]
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
-        min_span = self.settings.sketch.shingle.guaranteed_match_tokens
         for doc, q_start, q_end, first, last, covered in rows[rows[:, 5] >= min_span].tolist():
             r0, r1 = hit_row[first], hit_row[last]
             qs, qe = int(starts[q_start]), int(ends[q_end - 1])
@@ -475,6 +485,18 @@ class ProtectedIndex:
             return None
         return self.docs.texts[self.docs.ids.index(doc_id)]
 
+
+def _hit_at_least(hit_doc: np.ndarray, min_hits: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The documents (sorted) among ``hit_doc`` at least ``min_hits`` times, and the
+    indices of their hits (None: all of them)."""
+    docs, counts = distinct_counts(hit_doc)
+    candidates = docs[counts >= min_hits]
+    if candidates.size == docs.size:
+        return candidates, None
+    if candidates.size == 0:
+        return candidates, np.zeros(0, np.int64)
+    at = np.minimum(np.searchsorted(candidates, hit_doc), candidates.size - 1)
+    return candidates, np.flatnonzero(candidates[at] == hit_doc)
 
 def build_index(path: str | Path, documents: Iterable, settings: IndexSettings = IndexSettings(),
                 policy: FilterPolicy = DEFAULT_POLICY, templates: Sequence[tuple[str, str | None]] = (),
