@@ -200,7 +200,7 @@ def test_warm_up_compiles_every_kernel():
     for kernel in (tokenize.tokenize_prose, tokens.hash_ranges, tokens.backrefs_by_key,
                    shingle.shingle_hashes, winnow.winnow, minhash.minhash64,
                    minhash.minhash32, minhash.minhash64_batch, minhash.minhash32_batch, lsh.band_keys,
-                   lsh.query_band_keys,
+                   lsh.lsh_candidates,
                    passages.passages_by_doc, lookup.sorted_ranges, lookup.hits_in_docs):
         assert kernel.signatures, kernel.__name__
 
@@ -323,3 +323,21 @@ def test_a_query_repeating_one_line_does_not_join_copied_runs():
     rows = _passages_against_fingerprints(tokens, query, ShingleConfig(k=k, window=w), gap=8)
     assert not any(q_start < 20 and q_end > 40 for q_start, q_end in rows[:, 1:3].tolist())
     assert 0 in rows[:, 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_lsh_candidates_are_the_documents_sharing_a_band(data):
+    from dedupfilter._kernels.lsh import band_keys, lsh_candidates
+
+    n_bands, rows = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 4))
+    # Few distinct values: documents share bands with the query and with one another.
+    signatures = data.draw(hnp.arrays(np.uint64, st.tuples(st.integers(0, 30), st.just(n_bands * rows)),
+                                      elements=st.integers(0, 2)))
+    query = data.draw(hnp.arrays(np.uint64, n_bands * rows, elements=st.integers(0, 2)))
+    keys = band_keys(signatures, n_bands, rows).T  # as ProtectedIndex keeps them: sorted per band
+    order = np.argsort(keys, axis=1, kind="stable")
+    sorted_keys, docs = np.take_along_axis(keys, order, axis=1).copy(), order.astype(np.uint32)
+    query_keys = band_keys(query[None, :], n_bands, rows)[0]
+    expected = sorted({d for d in range(signatures.shape[0]) for b in range(n_bands) if keys[b, d] == query_keys[b]})
+    assert lsh_candidates(query, n_bands, rows, sorted_keys, docs).tolist() == expected

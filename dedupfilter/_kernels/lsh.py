@@ -29,9 +29,56 @@ def band_keys(signatures, n_bands, rows):
 
 
 @jit
-def query_band_keys(signature, n_bands, rows):
-    """The band keys of one signature, without the thread pool's dispatch cost."""
-    out = np.empty(n_bands, np.uint64)
+def _first_at_least_uniform(keys, key):
+    """The first index of the sorted ``keys`` whose value is >= ``key``.
+
+    Band keys are hashes, spread evenly over 64 bits, so interpolation finds
+    the place in a few probes (each a cache miss on a large index) where
+    bisection takes one per level; bisection steps take over when
+    interpolation stops halving the range (many equal keys).
+    """
+    lo, hi = 0, keys.size
+    interpolate = True
+    while hi - lo > 8:
+        first, last = keys[lo], keys[hi - 1]
+        if key <= first:
+            return lo
+        if key > last:
+            return hi
+        size = hi - lo
+        spread = float(last) - float(first)  # float: it may exceed 2**63; 0 when close to it
+        if interpolate and spread > 0.0:
+            probe = lo + int((float(key) - float(first)) / spread * (size - 1))
+            probe = min(max(probe, lo), hi - 1)
+        else:
+            probe = lo + size // 2
+        if keys[probe] < key:
+            lo = probe + 1
+        else:
+            hi = probe
+        interpolate = hi - lo <= size // 2
+    while lo < hi and keys[lo] < key:
+        lo += 1
+    return lo
+
+
+@jit
+def lsh_candidates(signature, n_bands, rows, sorted_band_keys, band_docs):
+    """The documents (sorted, distinct) that share a band key with ``signature``.
+
+    ``sorted_band_keys`` (n_bands, n_docs): each band's keys sorted, with
+    ``band_docs`` the document of each key. One call for the whole lookup:
+    per band one key and one search of that band's keys.
+    """
+    n_docs = sorted_band_keys.shape[1]
+    found = np.empty(0, band_docs.dtype)
     for band in range(n_bands):
-        out[band] = _band_key(signature, band, rows)
-    return out
+        key = _band_key(signature, band, rows)
+        keys = sorted_band_keys[band]
+        lo = _first_at_least_uniform(keys, key)
+        end = lo
+        while end < n_docs and keys[end] == key:
+            end += 1
+        if end > lo:
+            found = np.concatenate((found, band_docs[band, lo:end]))
+    return np.unique(found)

@@ -34,8 +34,10 @@ def warm_up() -> None:
         signatures = batch(shingles, offsets, u64, u64)
     lsh.band_keys(signatures, 2, 4)
     lsh.band_keys(signatures.astype(np.uint32), 2, 4)
-    lsh.query_band_keys(signatures[0], 2, 4)
-    lsh.query_band_keys(signatures[0].astype(np.uint32), 2, 4)
+    for signature in (signatures[0], signatures[0].astype(np.uint32)):
+        for keys, docs in ((np.zeros((2, 3), np.uint64), np.zeros((2, 3), np.uint32)),
+                           (_read_only(np.zeros((2, 3), np.uint64)), _read_only(np.zeros((2, 3), np.uint32)))):
+            lsh.lsh_candidates(signature, 2, 4, keys, docs)
     passages.passages_by_doc(np.zeros(8, np.int64), i64, i64, np.full(8, 2, np.int64), np.ones(8, np.bool_),
                              3, 4, 4, 10)
     table_doc = np.arange(8, dtype=np.uint32)

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from .._kernels.lsh import band_keys, query_band_keys
+from .._kernels.lsh import band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import normalize
@@ -387,14 +387,7 @@ class ProtectedIndex:
 
     def _lsh_candidates(self, query: Sketch) -> set[int]:
         n_bands, rows = self.settings.bands
-        keys = query_band_keys(query.signature, n_bands, rows)
-        found = set()
-        for band, key in enumerate(keys):
-            lo = np.searchsorted(self.band_keys[band], key, side="left")
-            hi = np.searchsorted(self.band_keys[band], key, side="right")
-            if hi > lo:
-                found.update(self.band_docs[band][lo:hi].tolist())
-        return found
+        return set(lsh_candidates(query.signature, n_bands, rows, self.band_keys, self.band_docs).tolist())
 
     def _local_matches(self, query: Sketch, usable: np.ndarray, lookup: Lookup, policy: FilterPolicy
                        ) -> dict[int, list[tuple[Span, int]]]:
