@@ -231,7 +231,7 @@ def cmd_index_stats(args) -> int:
     index = ProtectedIndex.open(args.index, verify=args.verify)
     info = index.stats()
     if args.ids:
-        info["ids"] = index.docs.ids
+        info["ids"] = list(index.docs.ids)
     if args.json:
         print(json.dumps(info))
         return EXIT_ALLOW

@@ -39,6 +39,17 @@ def test_round_trip_gives_the_same_answers(built, protected_docs):
     assert reopened.stats()["documents"] == len(protected_docs)
 
 
+def test_an_opened_index_reads_its_document_ids_as_lists(built, protected_docs):
+    """Opening reads the id, source and language columns lazily; they still act as lists."""
+    path, _ = built
+    ids = [d.doc_id for d in protected_docs]
+    docs = ProtectedIndex.open(path).docs
+    assert docs.ids[3] == ids[3] and docs.ids[np.int64(-1)] == ids[-1]  # before any conversion
+    assert len(docs.ids) == len(ids) and docs.ids[1:4] == ids[1:4] and list(docs.ids) == ids
+    assert docs.ids.index(ids[7]) == 7 and ids[5] in docs.ids and docs.ids + ["x"] == ids + ["x"]
+    assert list(docs.sources) == [d.source for d in protected_docs]
+
+
 def test_disguised_function_in_an_answer_is_found_with_its_lines(built, protected_docs):
     """Functions of 80+ tokens, disguised inside a Markdown answer (measured recall here: ~99%,
     see bench/README.md): at least 90% blocked, attributed to the right document and lines."""

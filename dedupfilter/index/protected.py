@@ -17,7 +17,7 @@ import datetime
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -94,14 +94,55 @@ class IndexSettings:
         return max(self.max_df_floor, math.ceil(self.max_df_share * n_docs))
 
 
+class _StringColumn(Sequence):
+    """A string column of an opened index, read as a list of str only when it is
+    used as a whole: an index of 10^6 documents opens without making 3 x 10^6
+    Python strings, and a match reads the one id it reports."""
+
+    def __init__(self, column: pa.ChunkedArray):
+        self._column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        self._list: list[str] | None = None
+
+    def _as_list(self) -> list[str]:
+        if self._list is None:
+            self._list = self._column.to_pylist()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._column)
+
+    def __getitem__(self, i):
+        if self._list is None and isinstance(i, (int, np.integer)):
+            return self._column[int(i)].as_py()
+        return self._as_list()[i]
+
+    def __iter__(self):
+        return iter(self._as_list())
+
+    def __contains__(self, value) -> bool:
+        return value in self._as_list()
+
+    def index(self, value, *args) -> int:
+        return self._as_list().index(value, *args)
+
+    def __add__(self, other: list[str]) -> list[str]:
+        return self._as_list() + list(other)
+
+
+
+def _take(values: Sequence[str], rows: np.ndarray) -> list[str]:
+    values = list(values)
+    return [values[i] for i in rows]
+
+
 @dataclass
 class _Docs:
-    ids: list[str]
-    sources: list[str]
-    langs: list[str]
+    ids: Sequence[str]
+    sources: Sequence[str]
+    langs: Sequence[str]
     n_tokens: np.ndarray
     n_chars: np.ndarray
-    texts: list[str] | None
+    texts: Sequence[str] | None
 
 
 @dataclass
@@ -232,8 +273,8 @@ class ProtectedIndex:
         fp.doc = remap[fp.doc] if fp.doc.size else fp.doc
         sel = np.flatnonzero(keep)
         d = self.docs
-        docs = _Docs([d.ids[i] for i in sel], [d.sources[i] for i in sel], [d.langs[i] for i in sel],
-                     d.n_tokens[sel], d.n_chars[sel], [d.texts[i] for i in sel] if d.texts is not None else None)
+        docs = _Docs(_take(d.ids, sel), _take(d.sources, sel), _take(d.langs, sel),
+                     d.n_tokens[sel], d.n_chars[sel], _take(d.texts, sel) if d.texts is not None else None)
         return ProtectedIndex(self.path, self.settings, self.policy, docs, self.signatures[sel], fp,
                               self.templates)
 
@@ -271,8 +312,9 @@ class ProtectedIndex:
         num_perm = self.signatures.shape[1]
         sig_values = pa.array(self.signatures.reshape(-1))
         tables = {
-            "docs": pa.table({"doc_id": pa.array(d.ids, pa.string()), "source": pa.array(d.sources, pa.string()),
-                              "lang": pa.array(d.langs, pa.string()), "n_tokens": d.n_tokens,
+            "docs": pa.table({"doc_id": pa.array(list(d.ids), pa.string()),
+                              "source": pa.array(list(d.sources), pa.string()),
+                              "lang": pa.array(list(d.langs), pa.string()), "n_tokens": d.n_tokens,
                               "n_chars": d.n_chars}),
             "signatures": pa.table({"signature": pa.FixedSizeListArray.from_arrays(sig_values, num_perm)}),
             "bands": pa.table({"key": self.band_keys.reshape(-1), "doc": self.band_docs.reshape(-1)}),
@@ -281,7 +323,7 @@ class ProtectedIndex:
             "templates": pa.table({"hash": self.templates}),
         }
         if d.texts is not None:
-            tables["text"] = pa.table({"text": pa.array(d.texts, pa.large_string())})
+            tables["text"] = pa.table({"text": pa.array(list(d.texts), pa.large_string())})
         n_bands, rows = self.settings.bands
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         manifest = {
@@ -317,9 +359,9 @@ class ProtectedIndex:
             counts = manifest["counts"]
             if n_docs != counts["documents"] or tables["fingerprints"].num_rows != counts["fingerprints"]:
                 raise IndexError_(f"{path}: table sizes disagree with the manifest; the index is corrupt")
-            docs = _Docs(t.column("doc_id").to_pylist(), t.column("source").to_pylist(),
-                         t.column("lang").to_pylist(), column(t, "n_tokens"), column(t, "n_chars"),
-                         tables["text"].column("text").to_pylist() if "text" in tables else None)
+            docs = _Docs(_StringColumn(t.column("doc_id")), _StringColumn(t.column("source")),
+                         _StringColumn(t.column("lang")), column(t, "n_tokens"), column(t, "n_chars"),
+                         _StringColumn(tables["text"].column("text")) if "text" in tables else None)
             sig_chunks = tables["signatures"].column("signature")
             # A single chunk (as written by save) is read zero-copy from the memory map.
             sig_col = sig_chunks.chunk(0) if sig_chunks.num_chunks == 1 else sig_chunks.combine_chunks()

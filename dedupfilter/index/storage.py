@@ -21,9 +21,11 @@ compression and are opened memory-mapped (zero copy).
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +42,12 @@ class IndexError_(Exception):
 
 
 def checksum(path: Path) -> str:
+    """xxh3-128 of the file, read through a memory map (no copies: about twice as fast)."""
     h = xxhash.xxh3_128()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
+        if os.fstat(f.fileno()).st_size:
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                h.update(data)
     return h.hexdigest()
 
 
@@ -132,17 +136,21 @@ def read_manifest(version: Path) -> dict:
 
 def open_tables(version: Path, manifest: dict, verify: bool = True) -> dict[str, pa.Table]:
     """Memory-map every table, checking sizes (and checksums when ``verify``)."""
-    tables = {}
-    for filename, meta in manifest["files"].items():
-        path = version / filename
+    files = {version / filename: meta for filename, meta in manifest["files"].items()}
+    for path, meta in files.items():
         if not path.is_file():
             raise IndexError_(f"{path}: missing; the index is corrupt (rebuild it)")
         size = path.stat().st_size
         if size != meta["bytes"]:
             raise IndexError_(f"{path}: {size} bytes, the manifest says {meta['bytes']}; "
                               "the file is truncated or corrupt (rebuild the index)")
-        if verify and checksum(path) != meta["xxh3_128"]:
-            raise IndexError_(f"{path}: checksum mismatch; the file is corrupt (rebuild the index)")
+    if verify:  # xxhash releases the GIL: files are hashed in parallel
+        with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+            for path, digest in zip(files, pool.map(checksum, files)):
+                if digest != files[path]["xxh3_128"]:
+                    raise IndexError_(f"{path}: checksum mismatch; the file is corrupt (rebuild the index)")
+    tables = {}
+    for path in files:
         try:
             with pa.memory_map(str(path)) as source:
                 tables[path.stem] = pa.ipc.open_file(source).read_all()
