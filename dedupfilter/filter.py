@@ -41,8 +41,8 @@ import numpy as np
 
 from .arrays import distinct_index
 from .config import FilterPolicy
-from .index.protected import Lookup, ProtectedIndex
-from .normalize.languages import MARKDOWN, TEXT, canonical_language, detect_language
+from .index.protected import Lookup, ProtectedIndex, best_per_document
+from .normalize.languages import LANGUAGES, MARKDOWN, TEXT, canonical_language, detect_language
 from .normalize.mixed import FenceTracker
 from .sketch import passage_reach
 from .verdict import Match, Verdict, decide
@@ -201,7 +201,7 @@ class StreamSession:
     _redactions: list[_Redaction] = field(default_factory=list)
     _removed: list[tuple[int, int]] = field(default_factory=list)  # released as a marker
     _leaked: list[tuple[int, int]] = field(default_factory=list)
-    _lookups: _LookupCache | None = None
+    _lookups: dict[str, _LookupCache] = field(default_factory=dict)
     _head: str = ""  # the first DETECT_CHARS characters
     _detected: tuple[int, str] | None = None  # (characters guessed on, the guess)
     _first_fence_end: int | None = None  # where the first fenced block's opening line ends
@@ -314,11 +314,10 @@ class StreamSession:
         sk = f.index.sketch(window, lang)
         shift = line.start - len(prefix)
         lines = line.number - 1 - prefix.count("\n")
-        if self._lookups is None:
-            self._lookups = _LookupCache(f.index)
-        lookup = self._lookups(sk.shingles)
-        matches = [_shifted(m, shift, lines, line.start)
-                   for m in f.index.matches(sk, policy, near_duplicates=False, lookup=lookup)]
+        found = self._window_matches(sk)
+        if self.lang is None and lang in LANGUAGES:  # guessed to be code: matched as prose too, as check() does
+            found = best_per_document(found + self._window_matches(f.index.sketch(window, TEXT)))
+        matches = [_shifted(m, shift, lines, line.start) for m in found]
         out: list[StreamItem] = []
         if any(_flags(m, policy) for m in matches):
             verdict = decide(matches, policy)
@@ -332,6 +331,12 @@ class StreamSession:
                 out.append(FilterEvent(policy.action, p, verdict))
         out += self._release(self._release_point(sk, matches, len(prefix), shift, p))
         return out
+
+    def _window_matches(self, sk) -> list[Match]:
+        cache = self._lookups.get(sk.tokens.lang)
+        if cache is None:
+            cache = self._lookups[sk.tokens.lang] = _LookupCache(self.filter.index)
+        return self.filter.index.matches(sk, self.filter.policy, near_duplicates=False, lookup=cache(sk.shingles))
 
     def _window_language(self, p: int) -> str:
         """The language windows are normalized in, as ``check()`` would guess it

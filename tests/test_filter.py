@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import corpora
 from corpora.transforms import disguise
 from dedupfilter.filter import FilterEvent, OutputFilter
 from dedupfilter.normalize.languages import detect_language
@@ -278,3 +279,18 @@ def test_top_level_names_load_on_first_use():
             "from dedupfilter import OutputFilter, ProtectedIndex, build_index, FilterPolicy; "
             "assert OutputFilter.__module__ == 'dedupfilter.filter'")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_stream_guessed_to_be_code_is_matched_as_prose_too(tmp_path, pydoc_docs):
+    """An interpreter session quoted by a protected help topic (indexed as prose), streamed
+    without a language: windows guessed to be code also look for prose, as check() does."""
+    from dedupfilter.index import build_index
+    from dedupfilter.normalize import LANGUAGES
+
+    doc, session = next((d, p.text.strip() + "\n") for d in pydoc_docs for p in corpora.paragraphs(d)
+                        if p.text.lstrip().startswith(">>>") and detect_language(p.text) in LANGUAGES
+                        and len(p.text) > 400)
+    index, _ = build_index(tmp_path / "idx", [doc])
+    out, events = run(OutputFilter(index, action="block"), token_deltas(session))
+    assert [e.kind for e in events] == ["block"] and events[0].verdict.matches[0].doc_id == doc.doc_id
+    assert len(out) < len(session) and OutputFilter(index).check(out).allowed

@@ -102,6 +102,22 @@ def test_inserted_statements_rarely_cut_a_passage(built, protected_docs):
         n_passages.append(len(spans))
     assert np.mean(shares) >= 0.55 and np.mean(n_passages) <= 3.2
 
+def test_code_quoted_by_a_protected_prose_document_is_found_without_a_language(tmp_path, pydoc_docs):
+    """Help topics quote interpreter sessions. A session copied out of one reads as code
+    to language detection, while the topic was indexed as prose: check() without a
+    language matches code-looking text as prose too."""
+    from dedupfilter.normalize import LANGUAGES, detect_language
+
+    quoted = [(d, p.text) for d in pydoc_docs for p in corpora.paragraphs(d)
+              if p.text.lstrip().startswith(">>>") and detect_language(p.text) in LANGUAGES]
+    assert len(quoted) >= 3
+    index, _ = build_index(tmp_path / "idx", {d.doc_id: d for d, _ in quoted}.values())
+    for doc, session in quoted:
+        verdict = index.query(session)
+        assert verdict.action == "block" and verdict.matches[0].doc_id == doc.doc_id
+    # Given a code language, it is read as code only (and the prose index has no code).
+    assert all(index.query(session, detect_language(session)).allowed for _, session in quoted)
+
 def test_copied_paragraph_is_found(built, pydoc_docs):
     _, index = built
     doc = max(pydoc_docs[:20], key=lambda d: len(d.text))

@@ -25,7 +25,7 @@ import pyarrow as pa
 from .._kernels.lsh import band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
-from ..normalize import normalize
+from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
 from ..sketch import (Sketch, hits_in_docs, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
                       table_ranges, table_sample)
 from ..verdict import Match, Span, Verdict, decide
@@ -129,6 +129,15 @@ class _StringColumn(Sequence):
         return self._as_list() + list(other)
 
 
+
+def best_per_document(matches: list[Match]) -> list[Match]:
+    """One match per document (the one with the longest passage, then Jaccard), in matches() order."""
+    best: dict[str, Match] = {}
+    for m in matches:
+        kept = best.get(m.doc_id)
+        if kept is None or (m.longest_span, m.jaccard) > (kept.longest_span, kept.jaccard):
+            best[m.doc_id] = m
+    return sorted(best.values(), key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
 
 def _take(values: Sequence[str], rows: np.ndarray) -> list[str]:
     values = list(values)
@@ -393,7 +402,15 @@ class ProtectedIndex:
             raise ValueError(f"query config {config.fingerprint} differs from the index's "
                              f"{self.settings.sketch.fingerprint}; query with the index's config")
         policy = policy or self.policy
-        return decide(self.matches(self.sketch(text, lang, path), policy)[:top], policy)
+        if isinstance(text, (bytes, bytearray, memoryview)):
+            text = decode(bytes(text))
+        resolved = resolve_language(text, lang, path)
+        found = self.matches(self.sketch(text, resolved), policy)
+        if resolved in LANGUAGES and lang is None and not (path and language_for_path(path)):
+            # Guessed to be code from its content: prose documents quote code (grammar rules,
+            # interpreter sessions) and are indexed as prose, so it is matched as prose too.
+            found = best_per_document(found + self.matches(self.sketch(text, TEXT), policy))
+        return decide(found[:top], policy)
 
     def lookup(self, shingles: np.ndarray) -> Lookup:
         """Where each k-gram hash is in the fingerprint table, and whether it is ignored."""
