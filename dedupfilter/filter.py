@@ -42,7 +42,7 @@ import numpy as np
 from .arrays import distinct_index
 from .config import FilterPolicy
 from .index.protected import Lookup, ProtectedIndex, best_per_document
-from .normalize.languages import LANGUAGES, MARKDOWN, TEXT, canonical_language, detect_language
+from .normalize.languages import LANGUAGES, MARKDOWN, TEXT, canonical_language, detection_steps
 from .normalize.mixed import FenceTracker
 from .sketch import passage_reach
 from .verdict import Match, Verdict, decide
@@ -204,6 +204,7 @@ class StreamSession:
     _lookups: dict[str, _LookupCache] = field(default_factory=dict)
     _head: str = ""  # the first DETECT_CHARS characters
     _detected: tuple[int, str] | None = None  # (characters guessed on, the guess)
+    _detecting: tuple[int, Iterator] | None = None  # a guess under way: (characters, detection_steps)
     _first_fence_end: int | None = None  # where the first fenced block's opening line ends
 
     def push(self, delta: str) -> list[StreamItem]:
@@ -344,15 +345,24 @@ class StreamSession:
         begun; before that, the guess for the output's beginning (prose is
         Markdown without fences). Past 128 characters the guess is made on the
         first 128, 256, 512 and DETECT_CHARS characters only, not at every
-        checkpoint: detection may parse with every grammar."""
+        checkpoint: detection may parse with every grammar, up to 20 ms on
+        prose. After the stream's first guess, those parses are spread over
+        checkpoints, one grammar each, the previous guess standing meanwhile."""
         if self.lang is not None:
             return self.lang
         if self._first_fence_end is not None and self._first_fence_end <= p:
             return MARKDOWN
         n = p if p < 128 else min(DETECT_CHARS, 1 << (p.bit_length() - 1))  # the largest step <= p
         if self._detected is None or self._detected[0] != n:
-            guess = detect_language(self._head[:n])
-            self._detected = (n, MARKDOWN if guess == TEXT else guess)
+            if self._detecting is None:
+                self._detecting = (n, detection_steps(self._head[:n]))
+            at, steps = self._detecting
+            for guess in steps:
+                if guess is not None:
+                    self._detected, self._detecting = (at, MARKDOWN if guess == TEXT else guess), None
+                    break
+                if self._detected is not None:
+                    break  # one parse per checkpoint
         return self._detected[1]
 
     def _release_point(self, sk, matches: list[Match], prefix_len: int, shift: int, p: int) -> int:

@@ -294,3 +294,29 @@ def test_a_stream_guessed_to_be_code_is_matched_as_prose_too(tmp_path, pydoc_doc
     out, events = run(OutputFilter(index, action="block"), token_deltas(session))
     assert [e.kind for e in events] == ["block"] and events[0].verdict.matches[0].doc_id == doc.doc_id
     assert len(out) < len(session) and OutputFilter(index).check(out).allowed
+
+
+def test_language_detection_spends_one_parse_per_checkpoint(index, pydoc_docs, monkeypatch):
+    """Detection of an unlabelled stream may parse its head with every grammar (~20 ms on
+    prose): after the first guess, the parses are spread over checkpoints, one each,
+    and the stream still ends on the verdict of check()."""
+    from dedupfilter.normalize import languages
+
+    def parses_needed(text):
+        return sum(step is None for step in languages.detection_steps(text))
+
+    answer = next(d.text for d in pydoc_docs[20:] if all(parses_needed(d.text[:n]) == 8 for n in (256, 512))
+                  and len(d.text) > 2000)[:3000]
+    assert languages.detect_language(answer[:512]) == list(languages.detection_steps(answer[:512]))[-1]
+    calls = []
+    real_error_share = languages.error_share
+    monkeypatch.setattr(languages, "error_share", lambda *a: calls.append(1) or real_error_share(*a))
+    f = OutputFilter(index, action="redact")
+    session, per_push = f.session(), []
+    for delta in chunks(answer, 64):
+        before = len(calls)
+        session.push(delta)
+        per_push.append(len(calls) - before)
+    final = session.close()[-1]
+    assert sum(per_push) >= 16 and max(per_push[2:]) <= 2  # a 64-character delta crosses at most 2 checkpoints
+    assert final.verdict.to_dict() == f.check(answer).to_dict()

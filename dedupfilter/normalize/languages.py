@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,19 +181,34 @@ def detect_language(text: str) -> str:
     takes the one it parses best with, or is prose if it parses badly with all
     (measured on labelled prose and code: `python bench/detect.py`).
     """
+    *_, guess = detection_steps(text)
+    return guess
+
+
+def detection_steps(text: str) -> Iterator[str | None]:
+    """``detect_language`` in steps: None after each grammar's parse (up to a few
+    milliseconds each on prose), then the guess. A stream filter spreads the
+    parses over several deltas instead of spending them all on one."""
     if "```" in text or "~~~" in text:
-        return MARKDOWN
+        yield MARKDOWN
+        return
     scores = cue_scores(text)
     best = max(_DETECT_ORDER, key=lambda lang: scores[lang])  # first in order wins ties
     if scores[best] >= 2:
         if best == "c" and scores["cpp"] > 0:
-            return "cpp"
-        if best == "javascript" and scores["typescript"] > 0:
-            return "typescript"
-        return best
+            yield "cpp"
+        elif best == "javascript" and scores["typescript"] > 0:
+            yield "typescript"
+        else:
+            yield best
+        return
     if scores[best] == 0 and _looks_like_prose(text[:20000]):
-        return TEXT
+        yield TEXT
+        return
     sample = text[:PARSE_SAMPLE_CHARS]
-    shares = {lang: error_share(sample, lang) for lang in _PARSE_CANDIDATES}
+    shares = {}
+    for lang in _PARSE_CANDIDATES:
+        shares[lang] = error_share(sample, lang)
+        yield None
     parsed = min(_PARSE_CANDIDATES, key=lambda lang: shares[lang])  # first wins ties
-    return parsed if shares[parsed] <= MAX_ERROR_SHARE else TEXT
+    yield parsed if shares[parsed] <= MAX_ERROR_SHARE else TEXT
