@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -129,7 +129,6 @@ class _StringColumn(Sequence):
         return self._as_list() + list(other)
 
 
-
 def best_per_document(matches: list[Match]) -> list[Match]:
     """One match per document (the one with the longest passage, then Jaccard), in matches() order."""
     best: dict[str, Match] = {}
@@ -138,6 +137,7 @@ def best_per_document(matches: list[Match]) -> list[Match]:
         if kept is None or (m.longest_span, m.jaccard) > (kept.longest_span, kept.jaccard):
             best[m.doc_id] = m
     return sorted(best.values(), key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
+
 
 def _take(values: Sequence[str], rows: np.ndarray) -> list[str]:
     values = list(values)
@@ -549,6 +549,7 @@ def _hit_at_least(hit_doc: np.ndarray, min_hits: int) -> tuple[np.ndarray, np.nd
         return candidates, np.zeros(0, np.int64)
     at = np.minimum(np.searchsorted(candidates, hit_doc), candidates.size - 1)
     return candidates, np.flatnonzero(candidates[at] == hit_doc)
+
 
 def build_index(path: str | Path, documents: Iterable, settings: IndexSettings = IndexSettings(),
                 policy: FilterPolicy = DEFAULT_POLICY, templates: Sequence[tuple[str, str | None]] = (),
