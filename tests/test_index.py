@@ -14,7 +14,7 @@ import pytest
 import corpora
 from corpora.transforms import disguise, insert_dead_code
 from dedupfilter.cli import main
-from dedupfilter.config import MinHashConfig, ShingleConfig, SketchConfig
+from dedupfilter.config import FilterPolicy, MinHashConfig, ShingleConfig, SketchConfig
 from dedupfilter.index import IndexError, IndexSettings, ProtectedIndex, build_index
 from dedupfilter.index import storage
 from dedupfilter.io import ReadStats, TableColumns, iter_source
@@ -263,6 +263,18 @@ def test_broken_manifest_and_pointer_are_clear_errors(index_copy, tmp_path):
     with pytest.raises(IndexError, match="not a dedupfilter index"):
         ProtectedIndex.open(tmp_path / "plain-dir")
 
+
+def test_an_index_from_before_the_gap_counted_changed_tokens_opens_with_its_gap_translated(index_copy):
+    """Older manifests stored the passage gap as a query-token distance (16 by default, about
+    k + 8 changed tokens); they open with the gap that means the same."""
+    assert ProtectedIndex.open(index_copy).policy.gap == FilterPolicy().gap
+    version = storage.current_version_dir(index_copy)
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["policy_gap"]
+    manifest["policy"]["gap"] = 16
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    reopened = ProtectedIndex.open(index_copy)
+    assert reopened.policy.gap == 16 - reopened.settings.sketch.shingle.k == FilterPolicy().gap
 
 def test_incompatible_config_fingerprint_is_an_error(index_copy):
     version = storage.current_version_dir(index_copy)

@@ -38,6 +38,8 @@ MAX_HITS_PER_HASH = 1024  # rows looked at per query k-gram
 # A k-gram found in more places than this (in this index) is too common to find
 # documents by or to count as evidence; it can still join a passage.
 DISTINCTIVE_MAX_HITS = 64
+# What FilterPolicy.gap counts, recorded in the manifest (indexes without it are older).
+POLICY_GAP_UNIT = "changed tokens"
 
 
 @dataclass(frozen=True)
@@ -338,7 +340,8 @@ class ProtectedIndex:
         manifest = {
             "created": self.manifest.get("created", now), "updated": now,
             "settings": self.settings.to_dict(), "config_fingerprint": self.settings.sketch.fingerprint,
-            "policy": self.policy.to_dict(), "lsh": {"bands": n_bands, "rows": rows},
+            "policy": self.policy.to_dict(), "policy_gap": POLICY_GAP_UNIT,
+            "lsh": {"bands": n_bands, "rows": rows},
             "counts": {"documents": len(d.ids), "fingerprints": int(self.fp.hash.size),
                        "ignored_hashes": int(self.ignored.size), "template_hashes": int(self.templates.size),
                        "tokens": int(d.n_tokens.sum()), "chars": int(d.n_chars.sum())},
@@ -354,7 +357,7 @@ class ProtectedIndex:
         manifest = storage.read_manifest(version)
         try:
             settings = IndexSettings.from_dict(manifest["settings"])
-            policy = FilterPolicy(**manifest["policy"])
+            policy = FilterPolicy(**_policy_fields(manifest, settings))
         except (KeyError, TypeError, ValueError) as err:
             raise IndexError_(f"{path}: manifest has invalid settings ({err}); rebuild the index") from None
         if settings.sketch.fingerprint != manifest.get("config_fingerprint"):
@@ -537,6 +540,14 @@ class ProtectedIndex:
             return None
         return self.docs.texts[self.docs.ids.index(doc_id)]
 
+
+def _policy_fields(manifest: dict, settings: IndexSettings) -> dict:
+    """The manifest's policy. Indexes written before ``gap`` counted changed tokens stored
+    the query-token distance between hits instead, about k + changed tokens."""
+    fields = dict(manifest["policy"])
+    if manifest.get("policy_gap") != POLICY_GAP_UNIT and "gap" in fields:
+        fields["gap"] = max(1, fields["gap"] - settings.sketch.shingle.k)
+    return fields
 
 def _hit_at_least(hit_doc: np.ndarray, min_hits: int) -> tuple[np.ndarray, np.ndarray | None]:
     """The documents (sorted) among ``hit_doc`` at least ``min_hits`` times, and the
