@@ -18,8 +18,8 @@ import numpy as np
 from ._kernels import lookup as _lookup
 from ._kernels import minhash as _minhash
 from ._kernels import shingle as _shingle
-from .arrays import distinct, group_sizes, lex_order
-from ._kernels.passages import passages_by_doc
+from .arrays import distinct, lex_order
+from ._kernels.passages import passages_of_hits
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
 from .normalize import TokenStream, normalize
@@ -289,23 +289,12 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     evidence = np.ones(q_shingles.size, bool) if evidence is None else evidence
     n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
     order = lex_order(hit_doc, hit_q, hit_d)
-    hit_doc, hit_q, hit_d = hit_doc[order], hit_q[order], hit_d[order]
-    # How many hits of the same document share each hit's diagonal.
-    weight = group_sizes(hit_doc, hit_d - hit_q)
-    # A hit alone on its diagonal is a k-gram that happens to recur, not part of a copy:
-    # any copied run of w + k - 1 tokens or more puts at least two hits on one diagonal.
-    supported = weight >= 2
-    order, hit_doc, hit_q, hit_d, weight = (a[supported] for a in (order, hit_doc, hit_q, hit_d, weight))
-    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, passage_reach(k, gap, spacing), gap,
-                           max(n_q_tokens, 1))
-    # A passage cannot show more copied tokens than the document side it matched
-    # (a query repeating one line many times against one place in the document).
-    rows[:, 5] = np.minimum(rows[:, 5], hit_d[rows[:, 4]] - hit_d[rows[:, 3]] + k)
-    for r in np.flatnonzero(rows[:, 5] >= min_tokens):
-        window = slice(rows[r, 1], max(rows[r, 2] - k + 1, rows[r, 1] + 1))
-        n_distinct = distinct(q_shingles[window][evidence[window]]).size
-        rows[r, 5] = min(rows[r, 5], n_distinct + k - 1 if n_distinct else 0)
-    return rows, order
+    doc, q, d = (np.ascontiguousarray(a[order], np.int64) for a in (hit_doc, hit_q, hit_d))
+    by_diagonal = lex_order(doc, d - q)
+    rows, kept = passages_of_hits(doc, q, d, by_diagonal, np.ascontiguousarray(q_shingles),
+                                  np.ascontiguousarray(evidence, np.bool_), k, passage_reach(k, gap, spacing), gap,
+                                  max(n_q_tokens, 1), min_tokens)
+    return rows, order[kept]
 
 
 def compare(a: Sketch, b: Sketch, gap: int = 8) -> Comparison:

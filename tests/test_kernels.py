@@ -201,7 +201,8 @@ def test_warm_up_compiles_every_kernel():
                    shingle.shingle_hashes, winnow.winnow, minhash.minhash64,
                    minhash.minhash32, minhash.minhash64_batch, minhash.minhash32_batch, lsh.band_keys,
                    lsh.lsh_candidates,
-                   passages.passages_by_doc, lookup.sorted_ranges, lookup.hits_in_docs):
+                   passages.passages_of_hits, lookup.sorted_ranges,
+                   lookup.hits_in_docs):
         assert kernel.signatures, kernel.__name__
 
 
@@ -341,3 +342,51 @@ def test_lsh_candidates_are_the_documents_sharing_a_band(data):
     query_keys = band_keys(query[None, :], n_bands, rows)[0]
     expected = sorted({d for d in range(signatures.shape[0]) for b in range(n_bands) if keys[b, d] == query_keys[b]})
     assert lsh_candidates(query, n_bands, rows, sorted_keys, docs).tolist() == expected
+
+
+def _passages_step_by_step(hit_doc, hit_q, hit_d, q_shingles, k, reach, max_shift, min_tokens, evidence):
+    """sketch.passages_from_hits step by step in numpy (as it was before one kernel did it all):
+    order, diagonal weights, lone hits dropped, grouping, the two evidence caps."""
+    from dedupfilter._kernels.passages import passages_by_doc
+
+    n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
+    order = np.lexsort((hit_d, hit_q, hit_doc))
+    hit_doc, hit_q, hit_d = hit_doc[order], hit_q[order], hit_d[order]
+    diagonal = hit_d - hit_q
+    weight = np.array([int(np.sum((hit_doc == a) & (diagonal == b))) for a, b in zip(hit_doc, diagonal)], np.int64)
+    kept = weight >= 2
+    order, hit_doc, hit_q, hit_d, weight = (a[kept] for a in (order, hit_doc, hit_q, hit_d, weight))
+    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, reach, max_shift, max(n_q_tokens, 1))
+    rows[:, 5] = np.minimum(rows[:, 5], hit_d[rows[:, 4]] - hit_d[rows[:, 3]] + k)
+    for r in np.flatnonzero(rows[:, 5] >= min_tokens):
+        window = slice(rows[r, 1], max(rows[r, 2] - k + 1, rows[r, 1] + 1))
+        n_distinct = len(set(q_shingles[window][evidence[window]].tolist()))
+        rows[r, 5] = min(rows[r, 5], n_distinct + k - 1 if n_distinct else 0)
+    return rows, order
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_passages_of_hits_is_the_step_by_step_reference(data):
+    from dedupfilter.sketch import passage_reach, passages_from_hits
+
+    n_q = data.draw(st.integers(1, 60))
+    k, gap, spacing = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 8)), data.draw(st.integers(1, 4))
+    # Few documents and positions: shared diagonals, repeated k-grams and ties in every key.
+    hits = data.draw(st.lists(st.tuples(st.integers(0, 3), st.integers(0, n_q - 1), st.integers(0, 2**35)
+                                        if data.draw(st.booleans()) else st.integers(0, 80)), max_size=120))
+    for doc, start, offset, length in data.draw(st.lists(st.tuples(  # copied runs: long passages
+            st.integers(0, 3), st.integers(0, n_q - 1), st.integers(0, 40), st.integers(1, 40)), max_size=4)):
+        hits += [(doc, q, q + offset) for q in range(start, min(start + length, n_q))]
+    for doc, start, base, step in data.draw(st.lists(st.tuples(  # the query advancing faster than the document
+            st.integers(0, 3), st.integers(0, n_q - 1), st.integers(0, 40), st.integers(2, 4)), max_size=2)):
+        hits += [(doc, q, base + i) for i, q in enumerate(range(start, n_q, step))]
+    hit_doc, hit_q, hit_d = (np.array([h[i] for h in hits], np.int64) for i in range(3))
+    q_shingles = data.draw(hnp.arrays(np.uint64, n_q, elements=st.integers(0, 12)))
+    evidence = data.draw(hnp.arrays(np.bool_, n_q))
+    min_tokens = data.draw(st.integers(0, 20))
+    rows, order = passages_from_hits(hit_doc, hit_q, hit_d, q_shingles, k, gap, min_tokens, evidence, spacing)
+    expected_rows, expected_order = _passages_step_by_step(
+        hit_doc, hit_q, hit_d, q_shingles, k, passage_reach(k, gap, spacing), gap, min_tokens, evidence)
+    np.testing.assert_array_equal(order, expected_order)
+    np.testing.assert_array_equal(rows, expected_rows)

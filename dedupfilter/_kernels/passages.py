@@ -95,3 +95,53 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, reach, m
                 n_out += 1
             i = j
     return out[:n_out, :6].copy()
+
+
+@jit
+def passages_of_hits(doc, q, d, by_diagonal, q_shingles, evidence, k, reach, max_shift, n_q_tokens, min_tokens):
+    """Passages of k-gram hits already ordered by (doc, query position, doc
+    position), ``by_diagonal`` ordering them by (doc, d - q): weigh each hit by
+    the hits of its document on its diagonal, drop lone ones, group the rest
+    (``passages_by_doc``), and cap each passage's evidence by its document side
+    and, from ``min_tokens`` on, by its distinct evidence k-grams + k - 1.
+    Returns (rows, indices of the hits kept). (The sorts are numpy's: faster
+    than numba's on this machine.)"""
+    n = doc.size
+    weight = np.empty(n, np.int64)
+    start = 0
+    while start < n:
+        first = by_diagonal[start]
+        end = start + 1
+        while end < n and doc[by_diagonal[end]] == doc[first] and \
+                d[by_diagonal[end]] - q[by_diagonal[end]] == d[first] - q[first]:
+            end += 1
+        for j in range(start, end):
+            weight[by_diagonal[j]] = end - start
+        start = end
+    # A hit alone on its diagonal is a k-gram that happens to recur, not part of a copy:
+    # any copied run of w + k - 1 tokens or more puts at least two hits on one diagonal.
+    kept = np.flatnonzero(weight >= 2)
+    doc, q, d, weight = doc[kept], q[kept], d[kept], weight[kept]
+    hit_evidence = np.empty(kept.size, np.bool_)
+    for j in range(kept.size):
+        hit_evidence[j] = evidence[q[j]]
+    rows = passages_by_doc(doc, q, d, weight, hit_evidence, k, reach, max_shift, n_q_tokens)
+    for r in range(rows.shape[0]):
+        # No more copied tokens than the document side matched (a query repeating one line).
+        rows[r, 5] = min(rows[r, 5], d[rows[r, 4]] - d[rows[r, 3]] + k)
+        if rows[r, 5] >= min_tokens:
+            lo = rows[r, 1]
+            hi = max(rows[r, 2] - k + 1, lo + 1)
+            window = np.empty(hi - lo, q_shingles.dtype)
+            m = 0
+            for p in range(lo, hi):
+                if evidence[p]:
+                    window[m] = q_shingles[p]
+                    m += 1
+            window = np.sort(window[:m])
+            n_distinct = 0
+            for p in range(m):
+                if p == 0 or window[p] != window[p - 1]:
+                    n_distinct += 1
+            rows[r, 5] = min(rows[r, 5], n_distinct + k - 1 if n_distinct else 0)
+    return rows, kept
