@@ -22,7 +22,7 @@ from .arrays import distinct, lex_order
 from ._kernels.passages import passages_of_hits
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
-from .normalize import TokenStream, normalize
+from .normalize import TEXT, TokenStream, normalize
 from .normalize.text import codepoints
 
 
@@ -269,7 +269,7 @@ def passage_reach(k: int, gap: int, spacing: int = 1) -> int:
 
 def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray, q_shingles: np.ndarray,
                        k: int, gap: int, min_tokens: int = 0, evidence: np.ndarray | None = None,
-                       spacing: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                       spacing: int = 1, bridge_substitutions: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Passages from k-gram hits (any order) of a query with k-gram hashes ``q_shingles``.
 
     Returns rows (doc, q_start, q_end, first, last, tokens), ``first``/``last``
@@ -285,6 +285,8 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     tokens (see ``passage_reach``); ``spacing`` is the largest distance
     between two hits of one verbatim run: 1 when every k-gram of the other
     side is looked up, the winnowing window when only its fingerprints are.
+    ``bridge_substitutions`` (prose): the tokens between two runs on one
+    diagonal (words substituted one for one) count as evidence too.
     """
     evidence = np.ones(q_shingles.size, bool) if evidence is None else evidence
     n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
@@ -293,7 +295,7 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     by_diagonal = lex_order(doc, d - q)
     rows, kept = passages_of_hits(doc, q, d, by_diagonal, np.ascontiguousarray(q_shingles),
                                   np.ascontiguousarray(evidence, np.bool_), k, passage_reach(k, gap, spacing), gap,
-                                  max(n_q_tokens, 1), min_tokens)
+                                  max(n_q_tokens, 1), min_tokens, bridge_substitutions)
     return rows, order[kept]
 
 
@@ -312,7 +314,7 @@ def compare(a: Sketch, b: Sketch, gap: int = 8) -> Comparison:
         k = a.config.shingle.k
         found, order = passages_from_hits(np.zeros(q_index.size, np.int64), a_pos[q_index], hit_d,
                                           a.shingles, k, gap, a.config.shingle.guaranteed_match_tokens,
-                                          a.informative)
+                                          a.informative, bridge_substitutions=a.tokens.lang == TEXT)
         hit_d = hit_d[order]
         passages = tuple(Passage(q0, q1, int(hit_d[first]), min(int(hit_d[last]) + k, b.n_tokens), n)
                          for _, q0, q1, first, last, n in found.tolist())

@@ -274,7 +274,7 @@ def test_hits_in_docs_matches_reference(data):
     assert list(zip(q_index.tolist(), rows.tolist())) == reference.hits_in_docs(lo, hi, max_hits, table_doc, docs)
 
 
-def _passages_against_fingerprints(doc_tokens, query_tokens, config: ShingleConfig, gap: int):
+def _passages_against_fingerprints(doc_tokens, query_tokens, config: ShingleConfig, gap: int, bridge=False):
     """Passages of a query against one document's winnowed fingerprints, as the index finds them."""
     from dedupfilter.sketch import passages_from_hits
 
@@ -284,7 +284,7 @@ def _passages_against_fingerprints(doc_tokens, query_tokens, config: ShingleConf
     hit_q = np.array([q for q, _ in pairs], np.int64)
     hit_d = np.array([d for _, d in pairs], np.int64)
     rows, _ = passages_from_hits(np.zeros(hit_q.size, np.int64), hit_q, hit_d, query.shingles, config.k, gap,
-                                 spacing=config.window)
+                                 spacing=config.window, bridge_substitutions=bridge)
     return rows
 
 
@@ -344,7 +344,7 @@ def test_lsh_candidates_are_the_documents_sharing_a_band(data):
     assert lsh_candidates(query, n_bands, rows, sorted_keys, docs).tolist() == expected
 
 
-def _passages_step_by_step(hit_doc, hit_q, hit_d, q_shingles, k, reach, max_shift, min_tokens, evidence):
+def _passages_step_by_step(hit_doc, hit_q, hit_d, q_shingles, k, reach, max_shift, min_tokens, evidence, bridge):
     """sketch.passages_from_hits step by step in numpy (as it was before one kernel did it all):
     order, diagonal weights, lone hits dropped, grouping, the two evidence caps."""
     from dedupfilter._kernels.passages import passages_by_doc
@@ -356,7 +356,8 @@ def _passages_step_by_step(hit_doc, hit_q, hit_d, q_shingles, k, reach, max_shif
     weight = np.array([int(np.sum((hit_doc == a) & (diagonal == b))) for a, b in zip(hit_doc, diagonal)], np.int64)
     kept = weight >= 2
     order, hit_doc, hit_q, hit_d, weight = (a[kept] for a in (order, hit_doc, hit_q, hit_d, weight))
-    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, reach, max_shift, max(n_q_tokens, 1))
+    rows = passages_by_doc(hit_doc, hit_q, hit_d, weight, evidence[hit_q], k, reach, max_shift, max(n_q_tokens, 1),
+                           bridge)
     rows[:, 5] = np.minimum(rows[:, 5], hit_d[rows[:, 4]] - hit_d[rows[:, 3]] + k)
     for r in np.flatnonzero(rows[:, 5] >= min_tokens):
         window = slice(rows[r, 1], max(rows[r, 2] - k + 1, rows[r, 1] + 1))
@@ -385,8 +386,26 @@ def test_passages_of_hits_is_the_step_by_step_reference(data):
     q_shingles = data.draw(hnp.arrays(np.uint64, n_q, elements=st.integers(0, 12)))
     evidence = data.draw(hnp.arrays(np.bool_, n_q))
     min_tokens = data.draw(st.integers(0, 20))
-    rows, order = passages_from_hits(hit_doc, hit_q, hit_d, q_shingles, k, gap, min_tokens, evidence, spacing)
+    bridge = data.draw(st.booleans())
+    rows, order = passages_from_hits(hit_doc, hit_q, hit_d, q_shingles, k, gap, min_tokens, evidence, spacing, bridge)
     expected_rows, expected_order = _passages_step_by_step(
-        hit_doc, hit_q, hit_d, q_shingles, k, passage_reach(k, gap, spacing), gap, min_tokens, evidence)
+        hit_doc, hit_q, hit_d, q_shingles, k, passage_reach(k, gap, spacing), gap, min_tokens, evidence, bridge)
     np.testing.assert_array_equal(order, expected_order)
     np.testing.assert_array_equal(rows, expected_rows)
+
+
+def test_prose_substitutions_count_as_evidence_insertions_do_not():
+    """Words substituted one for one leave the runs around them on one diagonal: with
+    bridge_substitutions (prose) the passage's evidence is all of its tokens; an
+    insertion shifts the diagonal and its tokens never count."""
+    config = ShingleConfig(k=4, window=4)
+    tokens = np.arange(1, 81, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    substituted = tokens.copy()
+    substituted[[25, 50]] = [np.uint64(7), np.uint64(11)]
+    inserted = np.concatenate([tokens[:40], np.array([7, 11], np.uint64), tokens[40:]])
+    plain = _passages_against_fingerprints(tokens, substituted, config, gap=8)
+    bridged = _passages_against_fingerprints(tokens, substituted, config, gap=8, bridge=True)
+    assert plain.shape[0] == bridged.shape[0] == 1
+    assert bridged[0, 5] == bridged[0, 2] - bridged[0, 1] > plain[0, 5]
+    rows = _passages_against_fingerprints(tokens, inserted, config, gap=8, bridge=True)
+    assert rows.shape[0] == 1 and rows[0, 5] <= rows[0, 2] - rows[0, 1] - 2

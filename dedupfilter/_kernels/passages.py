@@ -11,7 +11,8 @@ OPEN_PASSAGES = 8
 
 
 @jit
-def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, reach, max_shift, n_q_tokens):
+def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, reach, max_shift, n_q_tokens,
+                    bridge_substitutions):
     """Merge k-gram hits into passages, document by document.
 
     Hits are sorted by (doc, query position, doc position); ``hit_d`` holds
@@ -31,7 +32,9 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, reach, m
     the lowest and the highest document position, and the number of query
     tokens covered by the matched k-grams whose ``hit_evidence`` is set
     (boilerplate k-grams join passages without counting; bridged gaps do
-    not count either).
+    not count either, except, with ``bridge_substitutions``, a gap between
+    two evidence hits on one diagonal: the tokens there are aligned one for
+    one, as where words were substituted).
     """
     n = hit_doc.shape[0]
     out = np.empty((n, 9), np.int64)
@@ -70,7 +73,10 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, reach, m
             if extended:
                 row = out[target]
                 if hit_evidence[best]:
-                    added = min(q + k, n_q_tokens) - max(row[8] + k, q)
+                    if bridge_substitutions and target_shift == 0 and row[8] == row[6]:
+                        added = min(q + k, n_q_tokens) - (row[8] + k)
+                    else:
+                        added = min(q + k, n_q_tokens) - max(row[8] + k, q)
                     if added > 0:
                         row[5] += added
                     row[8] = q
@@ -98,7 +104,8 @@ def passages_by_doc(hit_doc, hit_q, hit_d, hit_weight, hit_evidence, k, reach, m
 
 
 @jit
-def passages_of_hits(doc, q, d, by_diagonal, q_shingles, evidence, k, reach, max_shift, n_q_tokens, min_tokens):
+def passages_of_hits(doc, q, d, by_diagonal, q_shingles, evidence, k, reach, max_shift, n_q_tokens, min_tokens,
+                     bridge_substitutions):
     """Passages of k-gram hits already ordered by (doc, query position, doc
     position), ``by_diagonal`` ordering them by (doc, d - q): weigh each hit by
     the hits of its document on its diagonal, drop lone ones, group the rest
@@ -125,7 +132,7 @@ def passages_of_hits(doc, q, d, by_diagonal, q_shingles, evidence, k, reach, max
     hit_evidence = np.empty(kept.size, np.bool_)
     for j in range(kept.size):
         hit_evidence[j] = evidence[q[j]]
-    rows = passages_by_doc(doc, q, d, weight, hit_evidence, k, reach, max_shift, n_q_tokens)
+    rows = passages_by_doc(doc, q, d, weight, hit_evidence, k, reach, max_shift, n_q_tokens, bridge_substitutions)
     for r in range(rows.shape[0]):
         # No more copied tokens than the document side matched (a query repeating one line).
         rows[r, 5] = min(rows[r, 5], d[rows[r, 4]] - d[rows[r, 3]] + k)

@@ -486,7 +486,8 @@ class ProtectedIndex:
         k, min_span = shingle.k, shingle.guaranteed_match_tokens
         rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
                                          self.fp.pos[hit_row].astype(np.int64), query.shingles, k, policy.gap,
-                                         min_span, usable, spacing=shingle.window)
+                                         min_span, usable, spacing=shingle.window,
+                                         bridge_substitutions=query.tokens.lang == TEXT)
         hit_row = hit_row[order]
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
