@@ -98,7 +98,8 @@ class FilterPolicy:
     gap: matched runs merge into one passage across up to this many changed or
         inserted tokens between them (a renamed call, an inserted statement);
         the query-side distance this allows between two hits follows from k and
-        the winnowing window (``sketch.passage_reach``).
+        the winnowing window (``sketch.passage_reach``). Bridged tokens are no
+        evidence, except in prose between two runs on one diagonal.
     """
 
     min_match_tokens: int = 30
