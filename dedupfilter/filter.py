@@ -342,12 +342,14 @@ class StreamSession:
     def _window_language(self, p: int) -> str:
         """The language windows are normalized in, as ``check()`` would guess it
         for the whole output: the given one; Markdown once a fenced block has
-        begun; before that, the guess for the output's beginning (prose is
-        Markdown without fences). Past 128 characters the guess is made on the
-        first 128, 256, 512 and DETECT_CHARS characters only, not at every
-        checkpoint: detection may parse with every grammar, up to 20 ms on
-        prose. After the stream's first guess, those parses are spread over
-        checkpoints, one grammar each, the previous guess standing meanwhile."""
+        begun; before that, the guess for the output's beginning (prose reads
+        as Markdown without fences does, and counts substituted words as
+        evidence as check() of prose does). Past 128 characters the guess is
+        made on the first 128, 256, 512 and DETECT_CHARS characters only, not
+        at every checkpoint: detection may parse with every grammar, up to
+        20 ms on prose. After the stream's first guess, those parses are spread
+        over checkpoints, one grammar each, the previous guess standing
+        meanwhile."""
         if self.lang is not None:
             return self.lang
         if self._first_fence_end is not None and self._first_fence_end <= p:
@@ -359,7 +361,7 @@ class StreamSession:
             at, steps = self._detecting
             for guess in steps:
                 if guess is not None:
-                    self._detected, self._detecting = (at, MARKDOWN if guess == TEXT else guess), None
+                    self._detected, self._detecting = (at, guess), None
                     break
                 if self._detected is not None:
                     break  # one parse per checkpoint

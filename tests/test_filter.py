@@ -320,3 +320,19 @@ def test_language_detection_spends_one_parse_per_checkpoint(index, pydoc_docs, m
     final = session.close()[-1]
     assert sum(per_push) >= 16 and max(per_push[2:]) <= 2  # a 64-character delta crosses at most 2 checkpoints
     assert final.verdict.to_dict() == f.check(answer).to_dict()
+
+
+def test_substituted_prose_is_redacted_without_a_leak(index, pydoc_docs):
+    """A protected help paragraph with every ninth word replaced, streamed without a
+    language: check() counts the substituted words between copied runs as evidence, and
+    so do the stream's windows, so nothing the final check flags was shown."""
+    paragraph = max((p.text for d in pydoc_docs[:20] for p in corpora.paragraphs(d, min_words=80)
+                     if detect_language(p.text) == "text"), key=len)
+    words = paragraph.split()
+    substitutes = ["thing", "other", "about", "which", "there"]
+    altered = " ".join(substitutes[i % 5] if i % 9 == 3 else w for i, w in enumerate(words)) + "\n"
+    f = OutputFilter(index, action="redact")
+    assert not f.check(altered).allowed
+    out, events = run(f, token_deltas(altered))
+    assert events[0].kind == "redact" and events[-1].leaked == ()
+    assert f.check(out).allowed
