@@ -73,17 +73,3 @@ def lex_order(*keys: np.ndarray) -> np.ndarray:
     """Indices sorting by keys[0], then keys[1], ...: ``np.lexsort(keys[::-1])``, faster."""
     packed = packed_keys(*keys)
     return np.lexsort(keys[::-1]) if packed is None else np.argsort(packed, kind="stable")
-
-
-def group_sizes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each element, how many elements share its (a, b) pair."""
-    packed = packed_keys(a, b)
-    if packed is not None:
-        order = np.argsort(packed)
-        run_id = np.cumsum(_run_starts(packed[order])) - 1
-    else:
-        order = np.lexsort((b, a))
-        run_id = np.cumsum(_run_starts(a[order], b[order])) - 1
-    sizes = np.empty(a.size, np.int64)
-    sizes[order] = np.bincount(run_id)[run_id] if a.size else run_id
-    return sizes
