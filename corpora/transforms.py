@@ -292,3 +292,32 @@ def substitute_words(text: str, share: float = 0.1, seed: int = 0) -> str:
     """Replace ``share`` of the words with other common words."""
     rng = random.Random(seed)
     return re.sub(r"[A-Za-z]+", lambda m: rng.choice(SUBSTITUTES) if rng.random() < share else m.group(), text)
+
+
+def reword(text: str, share: float = 0.3, seed: int = 0) -> str:
+    """What PAN's random obfuscation does: in each sentence, ``share`` of the words are
+    each swapped with the next word, dropped, replaced by a common word, or followed by
+    an inserted common word (a quarter of them each), so few runs of 5 words survive."""
+    rng = random.Random(seed)
+    out = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        words = sentence.split()
+        i, edited = 0, []
+        while i < len(words):
+            w = words[i]
+            if rng.random() >= share:
+                edited.append(w)
+            else:
+                edit = rng.randrange(4)
+                if edit == 0 and i + 1 < len(words):
+                    edited += [words[i + 1], w]
+                    i += 1
+                elif edit == 1:
+                    pass
+                elif edit == 2:
+                    edited.append(rng.choice(SUBSTITUTES))
+                else:
+                    edited += [w, rng.choice(SUBSTITUTES)]
+            i += 1
+        out.append(" ".join(edited))
+    return " ".join(out)

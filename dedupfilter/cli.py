@@ -76,11 +76,11 @@ def _print_verdict_table(verdict, query_name: str) -> None:
         if not m.spans:
             print("  no copied passage long enough to report")
             continue
-        print(f"  {'query lines':>13}  {'document lines':>15}  {'tokens':>7}")
+        print(f"  {'query lines':>13}  {'document lines':>15}  {'tokens':>7}  kind")
         for s in m.spans:
             q = f"{s.query_lines[0]}-{s.query_lines[1]}"
             d = f"{s.doc_lines[0]}-{s.doc_lines[1]}"
-            print(f"  {q:>13}  {d:>15}  {s.tokens:>7}")
+            print(f"  {q:>13}  {d:>15}  {s.tokens:>7}  {s.kind}")
 
 
 def _emit_verdict(args, verdict, query_name: str) -> int:
@@ -99,7 +99,7 @@ def cmd_compare(args) -> int:
     for inp in (a, b):
         _warn_invalid(inp)
     verdict = compare_texts(a.text, b.text, lang=args.lang, a_path=a.name, b_path=b.name,
-                            config=_sketch_config(args), policy=_policy(args))
+                            config=_sketch_config(args), policy=_policy(args), reworded=args.reworded)
     return _emit_verdict(args, verdict, a.name)
 
 
@@ -273,7 +273,7 @@ def cmd_query(args) -> int:
     inp = read_text(args.file)
     _warn_invalid(inp)
     verdict = index.query(inp.text, args.lang, top=args.top, policy=_index_policy(index, args),
-                          path=None if inp.name == "<stdin>" else inp.name)
+                          path=None if inp.name == "<stdin>" else inp.name, reworded=args.reworded)
     return _emit_verdict(args, verdict, inp.name)
 
 
@@ -472,6 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", metavar="B", help="the reference file")
     p.add_argument("--lang", help=LANG_HELP)
     p.add_argument("--json", action="store_true", help="print the Verdict JSON instead of a table")
+    p.add_argument("--reworded", action="store_true",
+                   help="prose: also align sentences, to find passages whose words were shuffled, "
+                        "swapped for synonyms or edited throughout (spans of kind 'reworded'); "
+                        "they count against --min-match-tokens like copies")
     _add_sketch_options(p)
     _add_policy_options(p)
     p.set_defaults(func=cmd_compare)
@@ -497,6 +501,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", help=LANG_HELP)
     p.add_argument("--json", action="store_true", help="print the Verdict JSON")
     p.add_argument("--top", type=int, default=10, metavar="N", help="report at most N documents (default 10)")
+    p.add_argument("--reworded", action="store_true",
+                   help="prose: also align the query sentence by sentence with the N documents "
+                        "sharing the most k-grams with it, to find passages reworded throughout "
+                        "(shuffled, substituted, edited words; spans of kind 'reworded'). Needs an "
+                        "index built with --store-text")
     _add_index_policy_options(p)
     p.set_defaults(func=cmd_query)
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Callable
 
+import numpy as np
+
+from .align import ReusedPassage, with_copies
 from .config import FilterPolicy
 from .sketch import Comparison, Sketch
 
@@ -23,12 +27,13 @@ class Span:
     query_lines: tuple[int, int]
     doc_lines: tuple[int, int]
     tokens: int  # normalized tokens of the query the passage covers
+    kind: str = "copy"  # "copy": shared token runs; "reworded": aligned sentences (align.py)
 
     def to_dict(self) -> dict:
         return {"query_start": self.query_start, "query_end": self.query_end,
                 "doc_start": self.doc_start, "doc_end": self.doc_end,
                 "query_lines": list(self.query_lines), "doc_lines": list(self.doc_lines),
-                "tokens": self.tokens}
+                "tokens": self.tokens, "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,10 @@ class Match:
     @property
     def longest_span(self) -> int:
         return max((s.tokens for s in self.spans), default=0)
+
+    @property
+    def longest_kind(self) -> str:
+        return max(self.spans, key=lambda s: s.tokens).kind if self.spans else "copy"
 
     def to_dict(self) -> dict:
         return {"doc_id": self.doc_id, "source": self.source, "jaccard": round(self.jaccard, 6),
@@ -72,7 +81,8 @@ class Verdict:
         return json.dumps(self.to_dict(), **kwargs)
 
 
-def _lines(sk: Sketch, start: int, end: int) -> tuple[int, int]:
+def line_range(sk: Sketch, start: int, end: int) -> tuple[int, int]:
+    """The 1-based first and last line of characters start..end of the sketched text."""
     return sk.line_of(start), sk.line_of(max(start, end - 1))
 
 
@@ -87,11 +97,29 @@ def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, do
         q_end = int(query.tokens.ends[p.a_end - 1])
         d_start = int(doc.tokens.starts[p.b_start])
         d_end = int(doc.tokens.ends[p.b_end - 1])
-        spans.append(Span(q_start, q_end, d_start, d_end, _lines(query, q_start, q_end),
-                          _lines(doc, d_start, d_end), p.n_tokens))
+        spans.append(Span(q_start, q_end, d_start, d_end, line_range(query, q_start, q_end),
+                          line_range(doc, d_start, d_end), p.n_tokens))
     return Match(doc_id, source, comparison.jaccard,
                  max(comparison.containment_a, comparison.containment_b),
                  comparison.containment_a, comparison.containment_b, tuple(spans))
+
+
+def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int],
+                  reworded: list[ReusedPassage], merge_chars: int) -> Match:
+    """``match`` with its copied spans and the reworded passages found against the
+    same document combined (``align.with_copies``); ``doc_line_of`` gives the 1-based
+    line of a character offset in the document."""
+    if not reworded:
+        return match
+    copies = [(s.query_start, s.query_end, s.doc_start, s.doc_end) for s in match.spans]
+    spans = []
+    for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars):
+        tokens = np.searchsorted(query.tokens.starts, [q_start, q_end])
+        spans.append(Span(q_start, q_end, d_start, d_end, line_range(query, q_start, q_end),
+                          (doc_line_of(d_start), doc_line_of(max(d_start, d_end - 1))),
+                          int(tokens[1] - tokens[0]), "reworded" if is_reworded else "copy"))
+    return Match(match.doc_id, match.source, match.jaccard, match.containment,
+                 match.containment_query, match.containment_doc, tuple(spans))
 
 
 def decide(matches: list[Match], policy: FilterPolicy) -> Verdict:
@@ -101,7 +129,8 @@ def decide(matches: list[Match], policy: FilterPolicy) -> Verdict:
     reasons = []
     for m in matches:
         if m.longest_span >= policy.min_match_tokens:
-            reasons.append(f"{m.doc_id}: copied passage of {m.longest_span} normalized tokens "
+            what = "reworded" if m.longest_kind == "reworded" else "copied"
+            reasons.append(f"{m.doc_id}: {what} passage of {m.longest_span} normalized tokens "
                            f"(limit {policy.min_match_tokens})")
         elif m.jaccard >= policy.jaccard_threshold:
             reasons.append(f"{m.doc_id}: near-duplicate, Jaccard {m.jaccard:.2f} "

@@ -28,7 +28,8 @@ from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, Sketch
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
 from ..sketch import (Sketch, hits_in_docs, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
                       table_ranges, table_sample)
-from ..verdict import Match, Span, Verdict, decide
+from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align
+from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
 from .lsh import optimal_bands
 from .sketching import BatchSketch, sketch_batch, sketch_corpus
@@ -399,8 +400,15 @@ class ProtectedIndex:
         return sketch(text, lang, self.settings.sketch, path=path)
 
     def query(self, text: str, lang: str | None = None, *, top: int = 10, policy: FilterPolicy | None = None,
-              path: str | None = None, config: SketchConfig | None = None) -> Verdict:
-        """The Verdict for ``text``: matched documents with scores, spans and line ranges."""
+              path: str | None = None, config: SketchConfig | None = None, reworded: bool = False,
+              align_params: AlignParams = DEFAULT_ALIGN_PARAMS) -> Verdict:
+        """The Verdict for ``text``: matched documents with scores, spans and line ranges.
+
+        With ``reworded`` (prose queries; the index must store the protected text),
+        the ``top`` documents sharing the most k-grams with the query are also
+        aligned with it sentence by sentence (``align.align``), to find passages
+        reworded throughout (spans of kind "reworded").
+        """
         if config is not None and config.fingerprint != self.settings.sketch.fingerprint:
             raise ValueError(f"query config {config.fingerprint} differs from the index's "
                              f"{self.settings.sketch.fingerprint}; query with the index's config")
@@ -408,12 +416,42 @@ class ProtectedIndex:
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = decode(bytes(text))
         resolved = resolve_language(text, lang, path)
-        found = self.matches(self.sketch(text, resolved), policy)
+        query = self.sketch(text, resolved)
+        found = self.matches(query, policy)
         if resolved in LANGUAGES and lang is None and not (path and language_for_path(path)):
             # Guessed to be code from its content: prose documents quote code (grammar rules,
             # interpreter sessions) and are indexed as prose, so it is matched as prose too.
             found = best_per_document(found + self.matches(self.sketch(text, TEXT), policy))
+        if reworded and resolved in PROSE_LANGUAGES:
+            found = self._with_reworded(text, query, found, top, align_params)
         return decide(found[:top], policy)
+
+    def _with_reworded(self, text: str, query: Sketch, found: list[Match], top: int,
+                       params: AlignParams) -> list[Match]:
+        """``found`` with the reworded passages of the ``top`` documents sharing the
+        most distinctive k-grams with the query (reworded text keeps a few)."""
+        if self.docs.texts is None:
+            raise ValueError("reworded passages are found by aligning the query with the protected "
+                             "text, which this index does not store: build it with --store-text")
+        lookup = self.lookup(query.shingles)
+        usable = query.informative & ~lookup.ignored & (lookup.hi - lookup.lo <= DISTINCTIVE_MAX_HITS)
+        q_usable = np.flatnonzero(usable)
+        _, hit_row = hits_in_ranges(lookup.lo[q_usable], lookup.hi[q_usable], MAX_HITS_PER_HASH)
+        docs, n_hits = distinct_counts(self.fp.doc[hit_row].astype(np.int64))
+        by_id = {m.doc_id: m for m in found}
+        for doc in docs[np.argsort(-n_hits, kind="stable")][:top].tolist():
+            doc_text = self.docs.texts[doc]
+            passages = align(text, doc_text, params)
+            if not passages:
+                continue
+            doc_id = self.docs.ids[doc]
+            match = by_id.get(doc_id) or Match(
+                doc_id, self.docs.sources[doc],
+                float(np.count_nonzero(self.signatures[doc] == query.signature)) / query.signature.size,
+                0.0, 0.0, 0.0, ())
+            by_id[doc_id] = with_reworded(match, query, lambda offset: doc_text.count("\n", 0, offset) + 1,
+                                          passages, params.merge_chars)
+        return sorted(by_id.values(), key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
 
     def lookup(self, shingles: np.ndarray) -> Lookup:
         """Where each k-gram hash is in the fingerprint table, and whether it is ignored."""

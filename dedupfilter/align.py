@@ -1,0 +1,310 @@
+"""Sentence-level alignment of reworded prose.
+
+k-gram fingerprints find copies that keep runs of words: renamed, reformatted,
+re-punctuated. A passage whose words were shuffled, swapped for synonyms or
+edited every few words keeps few runs but most of its content words, sentence
+by sentence. This module finds such passages between two texts in three steps
+(the seeding, extension and filtering scheme of Sanchez-Perez, Sidorov and
+Gelbukh, PAN 2014, which led the PAN 2013 text-alignment task on obfuscated
+reuse):
+
+1. seeding: every sentence pair whose content words agree (cosine of tf-isf
+   vectors and Dice of word sets both above a threshold) is a seed;
+2. extension: seeds closer than ``max_gap`` sentences on both sides form a
+   cluster; a cluster is kept when its two fragments, taken whole, are similar
+   (cosine of the summed vectors), otherwise its seeds are clustered again with
+   a smaller gap;
+3. filtering: of passages overlapping in the query the stronger is kept, and
+   passages shorter than ``min_chars`` on either side are dropped.
+
+Content words are letters-only words, case-folded, without English stop words,
+with common inflections stripped. Offsets are character offsets into the texts
+as given. The protected text itself is needed, so an index only aligns against
+documents it stores the text of.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me more most
+my myself no nor not now of off on once only or other our ours ourselves out over own same she
+should so some such than that the their theirs them themselves then there these they this those
+through to too under until up upon very was we were what when where which while who whom why will
+with would you your yours yourself yourselves also may might must shall one two us
+""".split())
+
+# A sentence ends at . ! ? (with closing quotes or brackets) before white space, or at a blank line.
+_SENTENCE_END = re.compile(r"""[.!?]+["')\]\u201d\u2019]*(?=\s)|\n[ \t]*\n""")
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    seed_cosine: float = 0.33
+    seed_dice: float = 0.33
+    max_gap: int = 4  # sentences between two seeds of one cluster
+    min_validation: float = 0.34  # cosine of a cluster's two fragments, taken whole
+    min_chars: int = 150  # shortest passage kept, on both sides
+    min_sentence_words: int = 3  # shorter sentences are joined to the next one
+    merge_chars: int = 300  # passages this close on both sides are reported as one
+
+    def __post_init__(self):
+        for name in ("seed_cosine", "seed_dice", "min_validation"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
+        if self.max_gap < 0 or self.min_chars < 0 or self.merge_chars < 0 or self.min_sentence_words < 1:
+            raise ValueError("max_gap, min_chars and merge_chars must be >= 0, min_sentence_words >= 1")
+
+
+DEFAULT_ALIGN_PARAMS = AlignParams()
+
+# Languages whose texts are sentences, where reworded passages are looked for.
+PROSE_LANGUAGES = frozenset({"text", "markdown"})
+
+
+@dataclass(frozen=True)
+class ReusedPassage:
+    query_start: int
+    query_end: int
+    source_start: int
+    source_end: int
+    similarity: float  # cosine of the two fragments' content-word vectors
+    query_words: int  # words (stop words included) of the query inside the passage
+
+
+def stem(word: str) -> str:
+    """A light English suffix stripper: plural, past and progressive forms, -ly."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 4 and word.endswith("ly"):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+@dataclass
+class _Sentences:
+    """A text cut into sentences: character spans, content words (stems) with their
+    character spans, word counts (stop words included)."""
+    starts: list[int]
+    ends: list[int]
+    terms: list[list[str]]
+    term_spans: list[list[tuple[int, int]]]
+    n_words: list[int]
+
+
+def sentences(text: str, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_words) -> _Sentences:
+    """Sentences of ``text`` with at least ``min_words`` content words (shorter ones
+    join the next), each spanning its first word to its last."""
+    out = _Sentences([], [], [], [], [])
+    pending_start, pending_terms, pending_spans, pending_words, last_end = -1, [], [], 0, 0
+    cut = 0
+    boundaries = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    for boundary in boundaries:
+        for m in _WORD.finditer(text, cut, boundary):
+            if pending_start < 0:
+                pending_start = m.start()
+            last_end = m.end()
+            pending_words += 1
+            word = m.group().casefold()
+            if word not in STOP_WORDS:
+                pending_terms.append(stem(word))
+                pending_spans.append(m.span())
+        cut = boundary
+        if len(pending_terms) >= min_words:
+            out.starts.append(pending_start)
+            out.ends.append(last_end)
+            out.terms.append(pending_terms)
+            out.term_spans.append(pending_spans)
+            out.n_words.append(pending_words)
+            pending_start, pending_terms, pending_spans, pending_words = -1, [], [], 0
+    if pending_terms and out.starts:  # a short last sentence joins the one before
+        out.ends[-1] = last_end
+        out.terms[-1] += pending_terms
+        out.term_spans[-1] += pending_spans
+        out.n_words[-1] += pending_words
+    elif pending_terms:
+        out.starts.append(pending_start)
+        out.ends.append(last_end)
+        out.terms.append(pending_terms)
+        out.term_spans.append(pending_spans)
+        out.n_words.append(pending_words)
+    return out
+
+
+def _shared_extent(side: _Sentences, first: int, last: int, other_terms: set[str]) -> tuple[int, int]:
+    """From the first content word of sentence ``first`` to the last one of sentence
+    ``last`` that the other fragment also has: a reworded passage seldom starts or
+    ends on a sentence boundary."""
+    start = next((span[0] for t, span in zip(side.terms[first], side.term_spans[first]) if t in other_terms),
+                 side.starts[first])
+    end = next((span[1] for t, span in zip(reversed(side.terms[last]), reversed(side.term_spans[last]))
+                if t in other_terms), side.ends[last])
+    return start, max(end, start)
+
+
+def _term_counts(query: _Sentences, source: _Sentences) -> tuple[np.ndarray, np.ndarray]:
+    """Term counts per sentence (sentences x every term of both texts)."""
+    vocabulary: dict[str, int] = {}
+    matrices = []
+    for side in (query, source):
+        rows = []
+        for terms in side.terms:
+            counts: dict[int, int] = {}
+            for t in terms:
+                tid = vocabulary.setdefault(t, len(vocabulary))
+                counts[tid] = counts.get(tid, 0) + 1
+            rows.append(counts)
+        matrices.append(rows)
+    out = []
+    for rows in matrices:
+        m = np.zeros((len(rows), len(vocabulary)), np.float64)
+        for r, counts in enumerate(rows):
+            m[r, list(counts)] = list(counts.values())
+        out.append(m)
+    return out[0], out[1]
+
+
+def _tf_isf(q_counts: np.ndarray, s_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """tf-isf weights: isf = log(sentences of both texts / sentences holding the term)."""
+    sentence_freq = (q_counts > 0).sum(axis=0) + (s_counts > 0).sum(axis=0)
+    isf = np.log((len(q_counts) + len(s_counts)) / np.maximum(sentence_freq, 1))
+    return q_counts * isf, s_counts * isf
+
+
+def _dice(q_counts: np.ndarray, s_counts: np.ndarray) -> np.ndarray:
+    """Dice coefficient of the sentences' term sets (every sentence has terms)."""
+    present_q, present_s = (q_counts > 0).astype(np.float64), (s_counts > 0).astype(np.float64)
+    return 2 * (present_q @ present_s.T) / (present_q.sum(axis=1)[:, None] + present_s.sum(axis=1)[None, :])
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(a, axis=-1)[:, None] * np.linalg.norm(b, axis=-1)[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms > 0, (a @ b.T) / norms, 0.0)
+
+
+def _split(seeds: np.ndarray, axis: int, max_gap: int) -> list[np.ndarray]:
+    """Seeds (i, j rows) cut into runs along ``axis`` wherever consecutive sentence
+    numbers differ by more than ``max_gap`` + 1."""
+    seeds = seeds[np.argsort(seeds[:, axis], kind="stable")]
+    cuts = np.flatnonzero(np.diff(seeds[:, axis]) > max_gap + 1) + 1
+    return np.split(seeds, cuts)
+
+
+def _clusters(seeds: np.ndarray, max_gap: int) -> list[np.ndarray]:
+    """Groups of seeds whose sentences lie within ``max_gap`` of each other on both sides."""
+    out = []
+    for by_query in _split(seeds, 0, max_gap):
+        by_source = _split(by_query, 1, max_gap)
+        if len(by_source) == 1:
+            out.append(by_query)
+        else:
+            for part in by_source:
+                out.extend(_clusters(part, max_gap))
+    return out
+
+
+def _fragment_similarity(cluster: np.ndarray, q: np.ndarray, s: np.ndarray) -> float:
+    qi, sj = cluster[:, 0], cluster[:, 1]
+    a = q[qi.min():qi.max() + 1].sum(axis=0)
+    b = s[sj.min():sj.max() + 1].sum(axis=0)
+    return float(_cosine(a[None, :], b[None, :])[0, 0])
+
+
+def _validated(seeds: np.ndarray, q: np.ndarray, s: np.ndarray, max_gap: int,
+               min_validation: float) -> list[tuple[np.ndarray, float]]:
+    out = []
+    for cluster in _clusters(seeds, max_gap):
+        similarity = _fragment_similarity(cluster, q, s)
+        if similarity >= min_validation:
+            out.append((cluster, similarity))
+        elif max_gap > 0 and len(cluster) > 1:
+            out.extend(_validated(cluster, q, s, max_gap - 1, min_validation))
+    return out
+
+
+def align(query: str, source: str, params: AlignParams = DEFAULT_ALIGN_PARAMS) -> list[ReusedPassage]:
+    """Passages of ``query`` that reword passages of ``source``, in query order."""
+    qs, ss = sentences(query, params.min_sentence_words), sentences(source, params.min_sentence_words)
+    if not qs.terms or not ss.terms:
+        return []
+    q_counts, s_counts = _term_counts(qs, ss)
+    q, s = _tf_isf(q_counts, s_counts)
+    seeds = np.argwhere((_cosine(q, s) > params.seed_cosine) & (_dice(q_counts, s_counts) > params.seed_dice))
+    if len(seeds) == 0:
+        return []
+    passages = []
+    for cluster, similarity in _validated(seeds, q, s, params.max_gap, params.min_validation):
+        i0, i1 = int(cluster[:, 0].min()), int(cluster[:, 0].max())
+        j0, j1 = int(cluster[:, 1].min()), int(cluster[:, 1].max())
+        q_terms = {t for terms in qs.terms[i0:i1 + 1] for t in terms}
+        s_terms = {t for terms in ss.terms[j0:j1 + 1] for t in terms}
+        q_start, q_end = _shared_extent(qs, i0, i1, s_terms)
+        s_start, s_end = _shared_extent(ss, j0, j1, q_terms)
+        passage = ReusedPassage(q_start, q_end, s_start, s_end, similarity, sum(qs.n_words[i0:i1 + 1]))
+        if min(passage.query_end - passage.query_start, passage.source_end - passage.source_start) >= params.min_chars:
+            passages.append(passage)
+    return _without_overlaps(passages)
+
+
+def _without_overlaps(passages: list[ReusedPassage]) -> list[ReusedPassage]:
+    """Of passages overlapping in the query, the one covering more query words
+    (then the more similar) is kept."""
+    kept: list[ReusedPassage] = []
+    for p in sorted(passages, key=lambda p: (-p.query_words, -p.similarity, p.query_start)):
+        if all(p.query_end <= k.query_start or k.query_end <= p.query_start for k in kept):
+            kept.append(p)
+    return sorted(kept, key=lambda p: (p.query_start, p.source_start))
+
+
+# (query start, query end, source start, source end, reworded?)
+Extent = tuple[int, int, int, int, bool]
+
+
+def with_copies(copies: list[tuple[int, int, int, int]], reworded: list[ReusedPassage],
+                merge_chars: int = DEFAULT_ALIGN_PARAMS.merge_chars) -> list[Extent]:
+    """Copied passages (exact k-gram evidence) and reworded ones as one list.
+
+    A reworded passage mostly covered by copies in the query adds nothing (the
+    copies are the more precise extent); otherwise it absorbs the copies it
+    overlaps. Passages within ``merge_chars`` of each other on both sides are
+    then joined: one reuse case, not several pieces of it.
+    """
+    extents: list[Extent] = [(*c, False) for c in copies]
+    for r in reworded:
+        overlapping = [e for e in extents if e[0] < r.query_end and r.query_start < e[1]]
+        covered = sum(min(r.query_end, e[1]) - max(r.query_start, e[0]) for e in overlapping if not e[4])
+        if 2 * covered >= r.query_end - r.query_start:
+            continue
+        extents = [e for e in extents if e not in overlapping]
+        extents.append((min([r.query_start] + [e[0] for e in overlapping]),
+                        max([r.query_end] + [e[1] for e in overlapping]),
+                        min([r.source_start] + [e[2] for e in overlapping]),
+                        max([r.source_end] + [e[3] for e in overlapping]), True))
+    merged: list[Extent] = []
+    for e in sorted(extents):
+        if merged:
+            last = merged[-1]
+            query_apart = e[0] - last[1]
+            source_apart = max(e[2], last[2]) - min(e[3], last[3])
+            if query_apart <= merge_chars and source_apart <= merge_chars:
+                merged[-1] = (last[0], max(last[1], e[1]), min(last[2], e[2]), max(last[3], e[3]),
+                              last[4] or e[4])
+                continue
+        merged.append(e)
+    return merged
