@@ -25,7 +25,9 @@ documents it stores the text of.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,45 +159,54 @@ def _shared_extent(side: _Sentences, first: int, last: int, other_terms: set[str
     return start, max(end, start)
 
 
-def _term_counts(query: _Sentences, source: _Sentences) -> tuple[np.ndarray, np.ndarray]:
-    """Term counts per sentence (sentences x every term of both texts)."""
-    vocabulary: dict[str, int] = {}
-    matrices = []
-    for side in (query, source):
-        rows = []
-        for terms in side.terms:
-            counts: dict[int, int] = {}
-            for t in terms:
-                tid = vocabulary.setdefault(t, len(vocabulary))
-                counts[tid] = counts.get(tid, 0) + 1
-            rows.append(counts)
-        matrices.append(rows)
-    out = []
-    for rows in matrices:
-        m = np.zeros((len(rows), len(vocabulary)), np.float64)
-        for r, counts in enumerate(rows):
-            m[r, list(counts)] = list(counts.values())
-        out.append(m)
-    return out[0], out[1]
+class _Vectors:
+    """tf-isf sentence vectors of two texts; isf = log(sentences of both texts /
+    sentences holding the term). Dense matrices hold only the terms both texts
+    have (the others add nothing to a dot product); norms and term-set sizes are
+    over every term."""
 
+    def __init__(self, query: _Sentences, source: _Sentences):
+        self.q_rows = [Counter(terms) for terms in query.terms]
+        self.s_rows = [Counter(terms) for terms in source.terms]
+        sentence_freq: Counter = Counter()
+        for row in self.q_rows + self.s_rows:
+            sentence_freq.update(row.keys())
+        n_sentences = len(self.q_rows) + len(self.s_rows)
+        self.isf = {t: math.log(n_sentences / f) for t, f in sentence_freq.items()}
+        shared = set().union(*self.q_rows) & set().union(*self.s_rows)
+        column = {t: i for i, t in enumerate(sorted(shared))}
+        self.q, self.q_norm, self.q_size = self._side(self.q_rows, column)
+        self.s, self.s_norm, self.s_size = self._side(self.s_rows, column)
 
-def _tf_isf(q_counts: np.ndarray, s_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """tf-isf weights: isf = log(sentences of both texts / sentences holding the term)."""
-    sentence_freq = (q_counts > 0).sum(axis=0) + (s_counts > 0).sum(axis=0)
-    isf = np.log((len(q_counts) + len(s_counts)) / np.maximum(sentence_freq, 1))
-    return q_counts * isf, s_counts * isf
+    def _side(self, rows: list[Counter], column: dict[str, int]):
+        weights = np.zeros((len(rows), len(column)), np.float64)
+        norms = np.empty(len(rows))
+        for r, row in enumerate(rows):
+            norms[r] = math.sqrt(sum((c * self.isf[t]) ** 2 for t, c in row.items()))
+            for t, c in row.items():
+                if t in column:
+                    weights[r, column[t]] = c * self.isf[t]
+        return weights, norms, np.array([len(row) for row in rows], np.float64)
 
+    def cosine(self) -> np.ndarray:
+        norms = self.q_norm[:, None] * self.s_norm[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(norms > 0, (self.q @ self.s.T) / norms, 0.0)
 
-def _dice(q_counts: np.ndarray, s_counts: np.ndarray) -> np.ndarray:
-    """Dice coefficient of the sentences' term sets (every sentence has terms)."""
-    present_q, present_s = (q_counts > 0).astype(np.float64), (s_counts > 0).astype(np.float64)
-    return 2 * (present_q @ present_s.T) / (present_q.sum(axis=1)[:, None] + present_s.sum(axis=1)[None, :])
+    def dice(self) -> np.ndarray:
+        shared = (self.q > 0).astype(np.float32) @ (self.s > 0).astype(np.float32).T
+        return 2 * shared / (self.q_size[:, None] + self.s_size[None, :])
 
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(a, axis=-1)[:, None] * np.linalg.norm(b, axis=-1)[None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(norms > 0, (a @ b.T) / norms, 0.0)
+    def fragment_similarity(self, cluster: np.ndarray) -> float:
+        """Cosine of the two fragments a cluster spans, each taken as one text."""
+        qi, sj = cluster[:, 0], cluster[:, 1]
+        a = sum(self.q_rows[qi.min():qi.max() + 1], Counter())
+        b = sum(self.s_rows[sj.min():sj.max() + 1], Counter())
+        wa = {t: c * self.isf[t] for t, c in a.items()}
+        wb = {t: c * self.isf[t] for t, c in b.items()}
+        dot = sum(w * wb[t] for t, w in wa.items() if t in wb)
+        norm = math.sqrt(sum(w * w for w in wa.values()) * sum(w * w for w in wb.values()))
+        return dot / norm if norm > 0 else 0.0
 
 
 def _split(seeds: np.ndarray, axis: int, max_gap: int) -> list[np.ndarray]:
@@ -219,22 +230,15 @@ def _clusters(seeds: np.ndarray, max_gap: int) -> list[np.ndarray]:
     return out
 
 
-def _fragment_similarity(cluster: np.ndarray, q: np.ndarray, s: np.ndarray) -> float:
-    qi, sj = cluster[:, 0], cluster[:, 1]
-    a = q[qi.min():qi.max() + 1].sum(axis=0)
-    b = s[sj.min():sj.max() + 1].sum(axis=0)
-    return float(_cosine(a[None, :], b[None, :])[0, 0])
-
-
-def _validated(seeds: np.ndarray, q: np.ndarray, s: np.ndarray, max_gap: int,
+def _validated(seeds: np.ndarray, vectors: _Vectors, max_gap: int,
                min_validation: float) -> list[tuple[np.ndarray, float]]:
     out = []
     for cluster in _clusters(seeds, max_gap):
-        similarity = _fragment_similarity(cluster, q, s)
+        similarity = vectors.fragment_similarity(cluster)
         if similarity >= min_validation:
             out.append((cluster, similarity))
         elif max_gap > 0 and len(cluster) > 1:
-            out.extend(_validated(cluster, q, s, max_gap - 1, min_validation))
+            out.extend(_validated(cluster, vectors, max_gap - 1, min_validation))
     return out
 
 
@@ -243,13 +247,12 @@ def align(query: str, source: str, params: AlignParams = DEFAULT_ALIGN_PARAMS) -
     qs, ss = sentences(query, params.min_sentence_words), sentences(source, params.min_sentence_words)
     if not qs.terms or not ss.terms:
         return []
-    q_counts, s_counts = _term_counts(qs, ss)
-    q, s = _tf_isf(q_counts, s_counts)
-    seeds = np.argwhere((_cosine(q, s) > params.seed_cosine) & (_dice(q_counts, s_counts) > params.seed_dice))
+    vectors = _Vectors(qs, ss)
+    seeds = np.argwhere((vectors.cosine() > params.seed_cosine) & (vectors.dice() > params.seed_dice))
     if len(seeds) == 0:
         return []
     passages = []
-    for cluster, similarity in _validated(seeds, q, s, params.max_gap, params.min_validation):
+    for cluster, similarity in _validated(seeds, vectors, params.max_gap, params.min_validation):
         i0, i1 = int(cluster[:, 0].min()), int(cluster[:, 0].max())
         j0, j1 = int(cluster[:, 1].min()), int(cluster[:, 1].max())
         q_terms = {t for terms in qs.terms[i0:i1 + 1] for t in terms}
