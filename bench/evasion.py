@@ -90,6 +90,9 @@ PROSE_ATTACKS = {
     "10% word substitution": (t.substitute_words, "10% of the words replaced by common words"),
     "all but substitution": (_all_prose_attacks, "case, punctuation, white space, homoglyphs, zero-width, "
                                                  "full-width, together"),
+    "rewording (30% of words edited)": (t.reword, "in each sentence 30% of the words swapped with the next, "
+                                                  "dropped, replaced or followed by an inserted word, as PAN's "
+                                                  "random obfuscation does"),
 }
 # Word substitution changes words, so it is the one prose attack not fully
 # undone by normalization; the target applies to it too (issue 7).
@@ -141,9 +144,12 @@ def chunks(docs, size: int = 4000, per_doc: int = 10):
                 yield doc.text[i:i + size]
 
 
+REWORDED = False  # --reworded: queries align prose sentence by sentence too (index with text)
+
+
 def caught(index: ProtectedIndex, texts: list[str], lang: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(verdict not allow, longest passage in tokens), one entry per text."""
-    verdicts = [index.query(text, lang) for text in texts]
+    verdicts = [index.query(text, lang, reworded=REWORDED) for text in texts]
     return (np.array([not v.allowed for v in verdicts], bool),
             np.array([max((m.longest_span for m in v.matches), default=0) for v in verdicts]))
 
@@ -221,7 +227,9 @@ def render_markdown(result: dict, context: dict) -> str:
         f"{result['min_match_tokens']} normalized tokens (default {DEFAULT_POLICY.min_match_tokens}) or "
         f"Jaccard {DEFAULT_POLICY.jaccard_threshold}. Queries go through `ProtectedIndex.query`, once with the "
         "language detected from the content (as a serving stack without a language hint sees it) and once "
-        "with it given (python, text). Caught = verdict not \"allow\". "
+        "with it given (python, text)"
+        + (", with `reworded=True` (prose also aligned sentence by sentence; index stores the text)"
+           if REWORDED else "") + ". Caught = verdict not \"allow\". "
         f"Target (issue 7): >= {TARGET:.0%} caught for every non-semantic attack.",
         "- Attacks: `corpora/transforms.py` (tested in tests/test_transforms.py).", "",
     ]
@@ -251,14 +259,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="k-gram length of the index (default: the library's, %(default)s)")
     parser.add_argument("--min-match-tokens", type=int, default=DEFAULT_POLICY.min_match_tokens,
                         help="the policy's passage limit (default: the library's, %(default)s)")
+    parser.add_argument("--reworded", action="store_true",
+                        help="index with the text stored and query with reworded=True (sentence alignment)")
     args = parser.parse_args(argv)
+    global REWORDED
+    REWORDED = args.reworded
     library = library_version()
-    settings = IndexSettings(sketch=SketchConfig(shingle=ShingleConfig(k=args.k)))
+    settings = IndexSettings(sketch=SketchConfig(shingle=ShingleConfig(k=args.k)), store_text=args.reworded)
     policy = FilterPolicy(min_match_tokens=args.min_match_tokens)
     result = run(args.limit_modules, settings, policy)
     options = "".join(f" --{flag} {value}" for flag, value, default in (
         ("limit-modules", args.limit_modules, None), ("k", args.k, DEFAULT_SKETCH_CONFIG.shingle.k),
-        ("min-match-tokens", args.min_match_tokens, DEFAULT_POLICY.min_match_tokens)) if value != default)
+        ("min-match-tokens", args.min_match_tokens, DEFAULT_POLICY.min_match_tokens)) if value != default) + (
+        " --reworded" if args.reworded else "")
     command = "python bench/evasion.py" + options
     context = {"date": datetime.date.today().isoformat(), "library": library, "machine": platform.machine(),
                "cores": os.cpu_count(), "command": command}

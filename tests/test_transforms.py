@@ -126,3 +126,19 @@ def test_substitute_words_replaces_about_the_share_asked(pydoc_docs):
     changed = np.mean([a != b for a, b in zip(words, out)])
     assert 0.06 < changed < 0.11  # some draws pick the word that was there
     assert t.substitute_words(text, seed=3) == t.substitute_words(text, seed=3)
+
+
+def test_reword_edits_about_the_share_asked_and_breaks_long_runs(pydoc_docs):
+    text = " ".join(p.text for d in pydoc_docs[:20] for p in corpora.paragraphs(d))
+    words = text.split()
+    out = t.reword(text, share=0.3, seed=5).split()
+    assert t.reword(text, share=0.3, seed=5) == " ".join(out)  # deterministic per seed
+    # Each edit adds, drops or replaces about one word; most words are still there.
+    assert 0.85 < len(out) / len(words) < 1.1
+    assert len(set(out) & set(words)) / len(set(words)) > 0.9
+
+    def runs(ws, n):
+        return {tuple(ws[i:i + n]) for i in range(len(ws) - n + 1)}
+    kept = len(runs(out, 8) & runs(words, 8)) / len(runs(words, 8))
+    assert kept < 0.15  # about 0.7 ** 8 of the 8-word runs survive
+    assert t.reword(text, share=0.0).split() == words  # no edits: every word, in order
