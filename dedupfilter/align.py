@@ -99,7 +99,7 @@ def stem(word: str) -> str:
 
 
 @dataclass
-class _Sentences:
+class Sentences:
     """A text cut into sentences: character spans, content words (stems) with their
     character spans, word counts (stop words included)."""
     starts: list[int]
@@ -109,10 +109,10 @@ class _Sentences:
     n_words: list[int]
 
 
-def sentences(text: str, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_words) -> _Sentences:
+def sentences(text: str, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_words) -> Sentences:
     """Sentences of ``text`` with at least ``min_words`` content words (shorter ones
     join the next), each spanning its first word to its last."""
-    out = _Sentences([], [], [], [], [])
+    out = Sentences([], [], [], [], [])
     pending_start, pending_terms, pending_spans, pending_words, last_end = -1, [], [], 0, 0
     cut = 0
     boundaries = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
@@ -148,7 +148,7 @@ def sentences(text: str, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_word
     return out
 
 
-def _shared_extent(side: _Sentences, first: int, last: int, other_terms: set[str]) -> tuple[int, int]:
+def _shared_extent(side: Sentences, first: int, last: int, other_terms: set[str]) -> tuple[int, int]:
     """From the first content word of sentence ``first`` to the last one of sentence
     ``last`` that the other fragment also has: a reworded passage seldom starts or
     ends on a sentence boundary."""
@@ -165,7 +165,7 @@ class _Vectors:
     have (the others add nothing to a dot product); norms and term-set sizes are
     over every term."""
 
-    def __init__(self, query: _Sentences, source: _Sentences):
+    def __init__(self, query: Sentences, source: Sentences):
         self.q_rows = [Counter(terms) for terms in query.terms]
         self.s_rows = [Counter(terms) for terms in source.terms]
         sentence_freq: Counter = Counter()
@@ -242,9 +242,13 @@ def _validated(seeds: np.ndarray, vectors: _Vectors, max_gap: int,
     return out
 
 
-def align(query: str, source: str, params: AlignParams = DEFAULT_ALIGN_PARAMS) -> list[ReusedPassage]:
-    """Passages of ``query`` that reword passages of ``source``, in query order."""
-    qs, ss = sentences(query, params.min_sentence_words), sentences(source, params.min_sentence_words)
+def align(query: str | Sentences, source: str, params: AlignParams = DEFAULT_ALIGN_PARAMS
+          ) -> list[ReusedPassage]:
+    """Passages of ``query`` that reword passages of ``source``, in query order.
+    ``query`` may be given as ``sentences(query, params.min_sentence_words)``, to
+    align one query with several sources without cutting it again."""
+    qs = query if isinstance(query, Sentences) else sentences(query, params.min_sentence_words)
+    ss = sentences(source, params.min_sentence_words)
     if not qs.terms or not ss.terms:
         return []
     vectors = _Vectors(qs, ss)

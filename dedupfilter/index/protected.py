@@ -28,7 +28,7 @@ from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, Sketch
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
 from ..sketch import (Sketch, hits_in_docs, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
                       table_ranges, table_sample)
-from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align
+from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentences
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
 from .lsh import optimal_bands
@@ -439,9 +439,10 @@ class ProtectedIndex:
         _, hit_row = hits_in_ranges(lookup.lo[q_usable], lookup.hi[q_usable], MAX_HITS_PER_HASH)
         docs, n_hits = distinct_counts(self.fp.doc[hit_row].astype(np.int64))
         by_id = {m.doc_id: m for m in found}
+        query_sentences = sentences(text, params.min_sentence_words)
         for doc in docs[np.argsort(-n_hits, kind="stable")][:top].tolist():
             doc_text = self.docs.texts[doc]
-            passages = align(text, doc_text, params)
+            passages = align(query_sentences, doc_text, params)
             if not passages:
                 continue
             doc_id = self.docs.ids[doc]
