@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+import xxhash
 
 STOP_WORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below
@@ -146,6 +147,28 @@ def sentences(text: str, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_word
         out.term_spans.append(pending_spans)
         out.n_words.append(pending_words)
     return out
+
+
+# Sentence keys: for each of these seeds, the two content words of a sentence with the
+# smallest hashes. A sentence reworded with a share of its words kept keeps a key when both
+# words survive and no new word hashes lower; three seeds make that likely for one
+# sentence in a few, while two unrelated sentences seldom share a word pair.
+SENTENCE_KEY_SEEDS = (1, 2, 3)
+
+
+def sentence_keys(text: str | Sentences, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_words) -> np.ndarray:
+    """The distinct sentence keys of a text (sorted uint64): how an index finds the
+    documents a reworded query may come from, when few of its k-grams survive."""
+    cut = text if isinstance(text, Sentences) else sentences(text, min_words)
+    keys = set()
+    for terms in cut.terms:
+        distinct = set(terms)
+        if len(distinct) < 2:
+            continue
+        for seed in SENTENCE_KEY_SEEDS:
+            first, second = sorted(xxhash.xxh64_intdigest(t.encode(), seed) for t in distinct)[:2]
+            keys.add(xxhash.xxh64_intdigest(first.to_bytes(8, "little") + second.to_bytes(8, "little"), seed))
+    return np.array(sorted(keys), np.uint64)
 
 
 def _shared_extent(side: Sentences, first: int, last: int, other_terms: set[str]) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -146,10 +147,10 @@ def paragraph_index(paragraphs):
     return index
 
 
-def test_index_query_finds_reworded_paragraphs_it_shares_kgrams_with(paragraph_index, paragraphs):
-    """Through the index, candidates are the documents sharing the most distinctive
-    k-grams with the query: a paragraph reworded this heavily (three words in ten
-    edited) keeps about one winnowed 8-gram, so some are not found at all."""
+def test_index_query_finds_reworded_paragraphs_among_all(paragraph_index, paragraphs):
+    """Through the index, candidates are the documents sharing the most sentence keys
+    (then distinctive k-grams) with the query: a paragraph reworded this heavily (three
+    words in ten edited) keeps about one winnowed 8-gram, but several sentence keys."""
     found = tried = 0
     for i in range(0, len(paragraphs), 4):
         answer = "As the manual puts it:\n\n" + reword(paragraphs[i], seed=i)
@@ -162,7 +163,8 @@ def test_index_query_finds_reworded_paragraphs_it_shares_kgrams_with(paragraph_i
             s.query_start >= len("As the manual") for m in flagged for s in m.spans)
         plain = paragraph_index.query(answer, "text", top=5)
         assert all(s.kind == "copy" for m in plain.matches for s in m.spans)
-    assert found >= 0.5 * tried  # 18 of 29 when written
+    assert found >= 0.85 * tried  # 26 of 29 when written (18 by k-grams alone); the 3 others
+    # are not aligned given the pair either
 
 
 def test_reworded_query_needs_the_protected_text(built, tmp_path, capsys):
@@ -174,3 +176,25 @@ def test_reworded_query_needs_the_protected_text(built, tmp_path, capsys):
     (tmp_path / "q.txt").write_text("Some prose to check against it. " * 5)
     assert main(["query", str(index_dir), str(tmp_path / "q.txt"), "--lang", "text", "--reworded"]) == 2
     assert "--store-text" in capsys.readouterr().err
+
+
+def test_sentence_keys_survive_save_open_and_leave_with_their_document(paragraph_index, paragraphs, tmp_path):
+    from dedupfilter.index import ProtectedIndex
+
+    reopened = paragraph_index.save(tmp_path / "idx")
+    assert reopened.stats()["sentence_keys"] == paragraph_index.stats()["sentence_keys"] > 0
+    assert (reopened.sentences.key == paragraph_index.sentences.key).all()
+    assert (reopened.sentences.doc == paragraph_index.sentences.doc).all()
+    assert (np.diff(reopened.sentences.key.astype(np.float64)) >= 0).all()
+    answer = "As the manual puts it:\n\n" + reword(paragraphs[0], seed=0)
+    before = reopened.query(answer, "text", reworded=True)
+    assert before.action == "block" and before.matches[0].doc_id == "para0"
+    copies = [f"para{j}" for j, p in enumerate(paragraphs) if p == paragraphs[0]]
+    removed = ProtectedIndex.open(tmp_path / "idx").without_ids(copies)
+    assert removed.sentences.key.size < reopened.sentences.key.size
+    assert removed.sentences.doc.max() < len(removed)
+    assert removed.query(answer, "text", reworded=True).allowed
+    # Added back: found again, with the keys of the new document.
+    from corpora import Document
+    added, _ = removed.with_documents([Document("para0", "pydoc", paragraphs[0], "text")])
+    assert added.query(answer, "text", reworded=True).matches[0].doc_id == "para0"

@@ -28,7 +28,7 @@ from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, Sketch
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
 from ..sketch import (Sketch, hits_in_docs, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
                       table_ranges, table_sample)
-from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentences
+from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentence_keys, sentences
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
 from .lsh import optimal_bands
@@ -182,6 +182,35 @@ class _Fingerprints:
                    batch.fp_char_end, batch.fp_line_start, batch.fp_line_end)
 
 
+@dataclass
+class _SentenceKeys:
+    """Sentence keys of the prose documents (``align.sentence_keys``), sorted by key:
+    kept with the text, to find the documents a reworded query may come from."""
+    key: np.ndarray
+    doc: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "_SentenceKeys":
+        return cls(np.empty(0, np.uint64), np.empty(0, np.uint32))
+
+    @classmethod
+    def of_texts(cls, texts: Sequence[str], langs: Sequence[str], doc_offset: int) -> "_SentenceKeys":
+        per_doc = [sentence_keys(text) if lang in PROSE_LANGUAGES else np.empty(0, np.uint64)
+                   for text, lang in zip(texts, langs)]
+        if not per_doc:
+            return cls.empty()
+        return cls(np.concatenate(per_doc),
+                   np.repeat(np.arange(doc_offset, doc_offset + len(per_doc), dtype=np.uint32),
+                             [k.size for k in per_doc]))
+
+    def take(self, idx: np.ndarray) -> "_SentenceKeys":
+        return _SentenceKeys(self.key[idx], self.doc[idx])
+
+    def sorted_with(self, other: "_SentenceKeys") -> "_SentenceKeys":
+        both = _SentenceKeys(np.concatenate([self.key, other.key]), np.concatenate([self.doc, other.doc]))
+        return both.take(np.argsort(both.key, kind="stable"))
+
+
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return distinct(np.asarray(values, np.uint64))
 
@@ -200,7 +229,7 @@ class ProtectedIndex:
     def __init__(self, path: Path | None, settings: IndexSettings, policy: FilterPolicy, docs: _Docs,
                  signatures: np.ndarray, fingerprints: _Fingerprints, templates: np.ndarray,
                  ignored: np.ndarray | None = None, band_table: tuple[np.ndarray, np.ndarray] | None = None,
-                 manifest: dict | None = None):
+                 manifest: dict | None = None, sentences: _SentenceKeys | None = None):
         self.path = path
         self.settings = settings
         self.policy = policy
@@ -211,6 +240,7 @@ class ProtectedIndex:
         self.ignored = ignored if ignored is not None else self._compute_ignored()
         self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
         self.manifest = manifest or {}
+        self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
         self._fp_sample = None
 
     # --- building ---------------------------------------------------------------------------
@@ -272,7 +302,12 @@ class ProtectedIndex:
         signatures = np.concatenate([base.signatures, new.signatures[sel].astype(base.signatures.dtype)])
         fp = _Fingerprints.concat([base.fp, fp_new])
         fp = fp.take(np.argsort(fp.hash, kind="stable"))
-        index = ProtectedIndex(self.path, self.settings, self.policy, docs, signatures, fp, self.templates)
+        sentences = base.sentences
+        if self.settings.store_text:
+            sentences = sentences.sorted_with(_SentenceKeys.of_texts(
+                [texts_kept[i] for i in sel], [new.langs[i] for i in sel], n_old))
+        index = ProtectedIndex(self.path, self.settings, self.policy, docs, signatures, fp, self.templates,
+                               sentences=sentences)
         return index, {"added": int(keep_new.sum()) - len(replaced), "replaced": len(replaced),
                        "duplicate_ids_in_input": int((~keep_new).sum())}
 
@@ -283,19 +318,21 @@ class ProtectedIndex:
         remap = (np.cumsum(keep) - 1).astype(np.uint32)
         fp = self.fp.take(np.flatnonzero(keep[self.fp.doc]) if self.fp.doc.size else np.empty(0, np.int64))
         fp.doc = remap[fp.doc] if fp.doc.size else fp.doc
+        sentences = self.sentences.take(np.flatnonzero(keep[self.sentences.doc]))
+        sentences.doc = remap[sentences.doc]
         sel = np.flatnonzero(keep)
         d = self.docs
         docs = _Docs(_take(d.ids, sel), _take(d.sources, sel), _take(d.langs, sel),
                      d.n_tokens[sel], d.n_chars[sel], _take(d.texts, sel) if d.texts is not None else None)
         return ProtectedIndex(self.path, self.settings, self.policy, docs, self.signatures[sel], fp,
-                              self.templates)
+                              self.templates, sentences=sentences)
 
     def with_templates(self, texts: Iterable[tuple[str, str | None]]) -> "ProtectedIndex":
         """A new index that ignores every k-gram of the given (text, lang) templates."""
         hashes = [shingle_hashes(normalize(text, lang), self.settings.sketch.shingle) for text, lang in texts]
         templates = _sorted_unique(np.concatenate([self.templates, *hashes]))
         return ProtectedIndex(self.path, self.settings, self.policy, self.docs, self.signatures, self.fp,
-                              templates)
+                              templates, sentences=self.sentences)
 
     def _compute_ignored(self) -> np.ndarray:
         """Boilerplate: hashes in more documents than the cutoff, plus templates."""
@@ -336,6 +373,7 @@ class ProtectedIndex:
         }
         if d.texts is not None:
             tables["text"] = pa.table({"text": pa.array(list(d.texts), pa.large_string())})
+            tables["sentences"] = pa.table({"key": self.sentences.key, "doc": self.sentences.doc})
         n_bands, rows = self.settings.bands
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         manifest = {
@@ -387,9 +425,13 @@ class ProtectedIndex:
                      column(tables["bands"], "doc").reshape(n_bands, n_docs))
             ignored = column(tables["ignored"], "hash")
             templates = column(tables["templates"], "hash")
+            # Indexes with text written before sentence keys existed have none: reworded
+            # queries then find candidates by k-grams only.
+            sentences = (_SentenceKeys(column(tables["sentences"], "key"), column(tables["sentences"], "doc"))
+                         if "sentences" in tables else None)
         except (KeyError, ValueError, pa.ArrowException) as err:
             raise IndexError_(f"{path}: unexpected table layout ({err}); the index is corrupt") from None
-        return cls(path, settings, policy, docs, signatures, fp, templates, ignored, bands, manifest)
+        return cls(path, settings, policy, docs, signatures, fp, templates, ignored, bands, manifest, sentences)
 
     # --- querying ---------------------------------------------------------------------------
 
@@ -426,21 +468,35 @@ class ProtectedIndex:
             found = self._with_reworded(text, query, found, top, align_params)
         return decide(found[:top], policy)
 
-    def _with_reworded(self, text: str, query: Sketch, found: list[Match], top: int,
-                       params: AlignParams) -> list[Match]:
-        """``found`` with the reworded passages of the ``top`` documents sharing the
-        most distinctive k-grams with the query (reworded text keeps a few)."""
-        if self.docs.texts is None:
-            raise ValueError("reworded passages are found by aligning the query with the protected "
-                             "text, which this index does not store: build it with --store-text")
+    def _reworded_candidates(self, query: Sketch, query_sentences, top: int) -> list[int]:
+        """The ``top`` documents sharing the most sentence keys with the query, then
+        those sharing the most distinctive k-grams: where a reworded passage may come from."""
+        keys = sentence_keys(query_sentences)
+        lo = np.searchsorted(self.sentences.key, keys)
+        hi = np.searchsorted(self.sentences.key, keys, side="right")
+        common = hi - lo > self.settings.df_cutoff(len(self))  # word pairs of boilerplate sentences
+        key_docs = np.concatenate([self.sentences.doc[a:b] for a, b in zip(lo[~common], hi[~common])]
+                                  + [np.empty(0, np.uint32)]).astype(np.int64)
         lookup = self.lookup(query.shingles)
         usable = query.informative & ~lookup.ignored & (lookup.hi - lookup.lo <= DISTINCTIVE_MAX_HITS)
         q_usable = np.flatnonzero(usable)
         _, hit_row = hits_in_ranges(lookup.lo[q_usable], lookup.hi[q_usable], MAX_HITS_PER_HASH)
-        docs, n_hits = distinct_counts(self.fp.doc[hit_row].astype(np.int64))
-        by_id = {m.doc_id: m for m in found}
+        ranked = []
+        for docs in (key_docs, self.fp.doc[hit_row].astype(np.int64)):
+            distinct_docs, n_hits = distinct_counts(docs)
+            ranked += distinct_docs[np.argsort(-n_hits, kind="stable")].tolist()
+        return list(dict.fromkeys(ranked))[:top]
+
+    def _with_reworded(self, text: str, query: Sketch, found: list[Match], top: int,
+                       params: AlignParams) -> list[Match]:
+        """``found`` with the reworded passages of the ``top`` candidate documents
+        (``_reworded_candidates``)."""
+        if self.docs.texts is None:
+            raise ValueError("reworded passages are found by aligning the query with the protected "
+                             "text, which this index does not store: build it with --store-text")
         query_sentences = sentences(text, params.min_sentence_words)
-        for doc in docs[np.argsort(-n_hits, kind="stable")][:top].tolist():
+        by_id = {m.doc_id: m for m in found}
+        for doc in self._reworded_candidates(query, query_sentences, top):
             doc_text = self.docs.texts[doc]
             passages = align(query_sentences, doc_text, params)
             if not passages:
@@ -567,7 +623,7 @@ class ProtectedIndex:
             "ignored_hashes": int(self.ignored.size), "template_hashes": int(self.templates.size),
             "tokens": int(self.docs.n_tokens.sum()), "chars": int(self.docs.n_chars.sum()),
             "bytes_on_disk": on_disk, "languages": dict(sorted(langs.items())),
-            "stores_text": self.docs.texts is not None,
+            "stores_text": self.docs.texts is not None, "sentence_keys": int(self.sentences.key.size),
             "config": self.settings.sketch.to_dict(), "config_fingerprint": self.settings.sketch.fingerprint,
             "lsh": {"threshold": self.settings.lsh_threshold, "bands": n_bands, "rows": rows},
             "df_cutoff_documents": self.settings.df_cutoff(len(self)),
