@@ -198,3 +198,27 @@ def test_sentence_keys_survive_save_open_and_leave_with_their_document(paragraph
     from corpora import Document
     added, _ = removed.with_documents([Document("para0", "pydoc", paragraphs[0], "text")])
     assert added.query(answer, "text", reworded=True).matches[0].doc_id == "para0"
+
+
+def test_a_summary_is_one_passage_over_the_section_it_condenses():
+    """Every sixth sentence of a long help topic, as a summary would pick them: seeds six
+    sentences apart in the source are too far for one ordinary cluster, and the
+    summary-shaped second clustering joins them."""
+    from dedupfilter.align import AlignParams
+
+    whole, without = [], []
+    for doc in corpora.pydoc_topics():
+        cut = sentences(doc.text)
+        if len(cut.starts) < 40:
+            continue
+        picked = range(0, 36, 6)
+        summary = " ".join(doc.text[cut.starts[i]:cut.ends[i]].replace("\n", " ") + "." for i in picked)
+        passages = align(summary, doc.text)
+        off = align(summary, doc.text, AlignParams(summary_source_gap=0))
+        covered = sum(p.query_end - p.query_start for p in passages) / len(summary)
+        whole.append(len(passages) == 1 and covered > 0.95
+                     and passages[0].source_start <= cut.starts[0] + 10
+                     and passages[0].source_end >= cut.ends[30] - 10)
+        without.append(sum(p.query_end - p.query_start for p in off) / len(summary))
+    assert len(whole) >= 15
+    assert np.mean(whole) >= 0.85 and np.mean(without) < 0.9
