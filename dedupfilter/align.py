@@ -191,7 +191,7 @@ def _shared_extent(side: Sentences, first: int, last: int, other_terms: set[str]
 
 
 class _Vectors:
-    """tf-isf sentence vectors of two texts; isf = log(sentences of both texts /
+    """tf-isf sentence vectors of two texts; isf = log((sentences of both texts + 1) /
     sentences holding the term). Dense matrices hold only the terms both texts
     have (the others add nothing to a dot product); norms and term-set sizes are
     over every term."""
@@ -203,7 +203,8 @@ class _Vectors:
         for row in self.q_rows + self.s_rows:
             sentence_freq.update(row.keys())
         n_sentences = len(self.q_rows) + len(self.s_rows)
-        self.isf = {t: math.log(n_sentences / f) for t, f in sentence_freq.items()}
+        # Smoothed (N + 1): with one sentence a side, every shared word would weigh 0.
+        self.isf = {t: math.log((n_sentences + 1) / f) for t, f in sentence_freq.items()}
         shared = set().union(*self.q_rows) & set().union(*self.s_rows)
         column = {t: i for i, t in enumerate(sorted(shared))}
         self.q, self.q_norm, self.q_size = self._side(self.q_rows, column)

@@ -222,3 +222,16 @@ def test_a_summary_is_one_passage_over_the_section_it_condenses():
         without.append(sum(p.query_end - p.query_start for p in off) / len(summary))
     assert len(whole) >= 15
     assert np.mean(whole) >= 0.85 and np.mean(without) < 0.9
+
+
+def test_one_sentence_against_one_sentence():
+    """With one sentence a side, every shared word is in every sentence: the smoothed
+    isf still weighs it (unsmoothed, log(2 / 2) = 0 made such pairs invisible)."""
+    source = ("If there are more positional arguments than there are formal parameter slots, a TypeError "
+              "exception is raised, unless a formal parameter using the starred syntax is present.")
+    query = ("If there are often more positional arguments than there are formal parameter slots, a "
+             "TypeError exception is thus raised, unless a formal parameter using the starred form is present.")
+    [passage] = align(query, source)
+    # From the first to the last content word both have ("If there are more" are stop words).
+    assert (passage.query_start, passage.source_start) == (query.index("positional"), source.index("positional"))
+    assert (passage.query_end, passage.source_end) == (len(query) - 1, len(source) - 1)
