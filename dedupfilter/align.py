@@ -20,7 +20,9 @@ reuse):
    passages shorter than ``min_chars`` on either side are dropped.
 
 Content words are letters-only words, case-folded, without English stop words,
-with common inflections stripped. Offsets are character offsets into the texts
+reduced to their Porter stems (``porter.py``; PAN 2013 train over 300 pairs per
+sub-corpus: random 0.862 -> 0.871, entire 0.887 -> 0.891 against stripping plural,
+-ed, -ing and -ly only). Offsets are character offsets into the texts
 as given. The protected text itself is needed, so an index only aligns against
 documents it stores the text of.
 """
@@ -34,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import xxhash
+
+from .porter import porter as stem
 
 STOP_WORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below
@@ -88,23 +92,6 @@ class ReusedPassage:
     source_end: int
     similarity: float  # cosine of the two fragments' content-word vectors
     query_words: int  # words (stop words included) of the query inside the passage
-
-
-def stem(word: str) -> str:
-    """A light English suffix stripper: plural, past and progressive forms, -ly."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed"):
-        return word[:-2]
-    if len(word) > 4 and word.endswith("ly"):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
 
 
 @dataclass
