@@ -302,9 +302,10 @@ def _annotations(susp: str, src: str, spans) -> list[Annotation]:
 def pan_reworded_detections(corpus: PanCorpus) -> tuple[dict, dict]:
     """Detections at the default settings with reworded prose aligned too: for each
     pair as PAN's task gives it (``compare_texts``), and through an index that
-    stores the sources' text, where the 20 sources sharing the most k-grams with a
-    suspicious document are aligned with it (``ProtectedIndex.query``; spans
-    against unpaired sources are dropped as for every setting)."""
+    stores the sources' text, where the 20 sources sharing the most sentence keys
+    (then k-grams) with a suspicious document are aligned with it
+    (``ProtectedIndex.query``; spans against unpaired sources are dropped as for
+    every setting)."""
     detections = {REWORDED_PAIRS: [], REWORDED_INDEX: []}
     started = time.perf_counter()
     for pairs in corpus.pairs.values():
