@@ -55,10 +55,13 @@ _STEP3 = (("icate", "ic"), ("ative", ""), ("alize", "al"), ("iciti", "ic"), ("ic
           ("ness", ""))
 _STEP4 = ("al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ion", "ou",
           "ism", "ate", "iti", "ous", "ive", "ize")
+# Longest suffix first: a step applies the longest rule that matches, or none.
+_STEP2, _STEP3 = (tuple(sorted(rules, key=lambda r: -len(r[0]))) for rules in (_STEP2, _STEP3))
+_STEP4 = tuple(sorted(_STEP4, key=len, reverse=True))
 
 
 def _replace_longest(word: str, rules, min_measure: int) -> str:
-    for suffix, replacement in sorted(rules, key=lambda r: -len(r[0])):
+    for suffix, replacement in rules:
         if word.endswith(suffix):
             stem = word[:-len(suffix)]
             return stem + replacement if _measure(stem) > min_measure else word
@@ -100,7 +103,7 @@ def porter(word: str) -> str:
     word = _replace_longest(word, _STEP2, 0)
     word = _replace_longest(word, _STEP3, 0)
     # Step 4
-    for suffix in sorted(_STEP4, key=len, reverse=True):
+    for suffix in _STEP4:
         if word.endswith(suffix):
             stem = word[:-len(suffix)]
             if _measure(stem) > 1 and (suffix != "ion" or stem.endswith(("s", "t"))):
