@@ -114,7 +114,7 @@ def text_rows(text: dict) -> list[list[str]]:
         reworded = [(f"reworded prose aligned too, {how}", label) for how, label in (
             ("pairs given", next((x for x in test if "reworded prose, pairs given" in x), None)),
             ("through the index", next((x for x in test if "reworded prose, through the index" in x), None)))
-            if label]
+            if label and label != pan["chosen"]]
         for key, label, target in PAN_COLUMNS:
             default, chosen = test[pan["default"]][key]["plagdet"], test[pan["chosen"]][key]["plagdet"]
             extra = [(name, test[setting][key]["plagdet"]) for name, setting in reworded]
@@ -150,7 +150,8 @@ def alternative_summary(alt: dict, default: dict) -> str:
              f"{default[kind][name]['caught_lang_given']:.3f})"
              for kind, name in (("code", "none (verbatim copy)"), ("code", "function reordering"),
                                 ("code", "dead-code insertion"), ("code", "all of the above"),
-                                ("prose", "10% word substitution"))]
+                                ("prose", "10% word substitution"), ("prose", "rewording (30% of words edited)"))
+             if name in alt[kind] and name in default[kind]]
     moved += [f"false blocks, {name} {e['blocked']:.3f} (default {default['false_blocks'][name]['blocked']:.3f})"
               for name, e in alt["false_blocks"].items()]
     return "; ".join(moved) + "."
