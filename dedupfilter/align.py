@@ -73,7 +73,8 @@ class AlignParams:
         for name in ("seed_cosine", "seed_dice", "min_validation"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
-        if min(self.max_gap, self.min_chars, self.merge_chars, self.summary_source_gap) < 0 or self.min_sentence_words < 1:
+        if (min(self.max_gap, self.min_chars, self.merge_chars, self.summary_source_gap) < 0
+                or self.min_sentence_words < 1):
             raise ValueError("max_gap, min_chars, merge_chars and summary_source_gap must be >= 0, "
                              "min_sentence_words >= 1")
 
@@ -104,6 +105,13 @@ class Sentences:
     term_spans: list[list[tuple[int, int]]]
     n_words: list[int]
 
+    def append(self, start: int, end: int, terms: list[str], spans: list[tuple[int, int]], n_words: int) -> None:
+        self.starts.append(start)
+        self.ends.append(end)
+        self.terms.append(terms)
+        self.term_spans.append(spans)
+        self.n_words.append(n_words)
+
 
 def sentences(text: str, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_words) -> Sentences:
     """Sentences of ``text`` with at least ``min_words`` content words (shorter ones
@@ -124,11 +132,7 @@ def sentences(text: str, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_word
                 pending_spans.append(m.span())
         cut = boundary
         if len(pending_terms) >= min_words:
-            out.starts.append(pending_start)
-            out.ends.append(last_end)
-            out.terms.append(pending_terms)
-            out.term_spans.append(pending_spans)
-            out.n_words.append(pending_words)
+            out.append(pending_start, last_end, pending_terms, pending_spans, pending_words)
             pending_start, pending_terms, pending_spans, pending_words = -1, [], [], 0
     if pending_terms and out.starts:  # a short last sentence joins the one before
         out.ends[-1] = last_end
@@ -136,11 +140,7 @@ def sentences(text: str, min_words: int = DEFAULT_ALIGN_PARAMS.min_sentence_word
         out.term_spans[-1] += pending_spans
         out.n_words[-1] += pending_words
     elif pending_terms:
-        out.starts.append(pending_start)
-        out.ends.append(last_end)
-        out.terms.append(pending_terms)
-        out.term_spans.append(pending_spans)
-        out.n_words.append(pending_words)
+        out.append(pending_start, last_end, pending_terms, pending_spans, pending_words)
     return out
 
 
