@@ -447,9 +447,10 @@ class ProtectedIndex:
         """The Verdict for ``text``: matched documents with scores, spans and line ranges.
 
         With ``reworded`` (prose queries; the index must store the protected text),
-        the ``top`` documents sharing the most k-grams with the query are also
-        aligned with it sentence by sentence (``align.align``), to find passages
-        reworded throughout (spans of kind "reworded").
+        the ``top`` documents sharing the most sentence keys, then distinctive
+        k-grams, with the query are also aligned with it sentence by sentence
+        (``align.align``), to find passages reworded throughout (spans of kind
+        "reworded").
         """
         if config is not None and config.fingerprint != self.settings.sketch.fingerprint:
             raise ValueError(f"query config {config.fingerprint} differs from the index's "
@@ -458,17 +459,22 @@ class ProtectedIndex:
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = decode(bytes(text))
         resolved = resolve_language(text, lang, path)
+        if reworded and self.docs.texts is None:
+            raise ValueError("reworded passages are found by aligning the query with the protected "
+                             "text, which this index does not store: build it with --store-text")
         query = self.sketch(text, resolved)
-        found = self.matches(query, policy)
+        # Looked up once for both uses when the query is aligned too.
+        lookup = self.lookup(query.shingles) if reworded and len(self) and query.n_tokens else None
+        found = self.matches(query, policy, lookup=lookup)
         if resolved in LANGUAGES and lang is None and not (path and language_for_path(path)):
             # Guessed to be code from its content: prose documents quote code (grammar rules,
             # interpreter sessions) and are indexed as prose, so it is matched as prose too.
             found = best_per_document(found + self.matches(self.sketch(text, TEXT), policy))
-        if reworded and resolved in PROSE_LANGUAGES:
-            found = self._with_reworded(text, query, found, top, align_params)
+        if lookup is not None and resolved in PROSE_LANGUAGES:
+            found = self._with_reworded(text, query, lookup, found, top, align_params)
         return decide(found[:top], policy)
 
-    def _reworded_candidates(self, query: Sketch, query_sentences, top: int) -> list[int]:
+    def _reworded_candidates(self, query: Sketch, lookup: Lookup, query_sentences, top: int) -> list[int]:
         """The ``top`` documents sharing the most sentence keys with the query, then
         those sharing the most distinctive k-grams: where a reworded passage may come from."""
         keys = sentence_keys(query_sentences)
@@ -477,7 +483,6 @@ class ProtectedIndex:
         common = hi - lo > self.settings.df_cutoff(len(self))  # word pairs of boilerplate sentences
         key_docs = np.concatenate([self.sentences.doc[a:b] for a, b in zip(lo[~common], hi[~common])]
                                   + [np.empty(0, np.uint32)]).astype(np.int64)
-        lookup = self.lookup(query.shingles)
         usable = query.informative & ~lookup.ignored & (lookup.hi - lookup.lo <= DISTINCTIVE_MAX_HITS)
         q_usable = np.flatnonzero(usable)
         _, hit_row = hits_in_ranges(lookup.lo[q_usable], lookup.hi[q_usable], MAX_HITS_PER_HASH)
@@ -487,16 +492,13 @@ class ProtectedIndex:
             ranked += distinct_docs[np.argsort(-n_hits, kind="stable")].tolist()
         return list(dict.fromkeys(ranked))[:top]
 
-    def _with_reworded(self, text: str, query: Sketch, found: list[Match], top: int,
+    def _with_reworded(self, text: str, query: Sketch, lookup: Lookup, found: list[Match], top: int,
                        params: AlignParams) -> list[Match]:
         """``found`` with the reworded passages of the ``top`` candidate documents
         (``_reworded_candidates``)."""
-        if self.docs.texts is None:
-            raise ValueError("reworded passages are found by aligning the query with the protected "
-                             "text, which this index does not store: build it with --store-text")
         query_sentences = sentences(text, params.min_sentence_words)
         by_id = {m.doc_id: m for m in found}
-        for doc in self._reworded_candidates(query, query_sentences, top):
+        for doc in self._reworded_candidates(query, lookup, query_sentences, top):
             doc_text = self.docs.texts[doc]
             passages = align(query_sentences, doc_text, params)
             if not passages:
