@@ -144,12 +144,10 @@ def chunks(docs, size: int = 4000, per_doc: int = 10):
                 yield doc.text[i:i + size]
 
 
-REWORDED = False  # --reworded: queries align prose sentence by sentence too (index with text)
-
-
 def caught(index: ProtectedIndex, texts: list[str], lang: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(verdict not allow, longest passage in tokens), one entry per text."""
-    verdicts = [index.query(text, lang, reworded=REWORDED) for text in texts]
+    """(verdict not allow, longest passage in tokens), one entry per text. An index that
+    stores the text (``--reworded``) also aligns prose queries sentence by sentence."""
+    verdicts = [index.query(text, lang, reworded=index.settings.store_text) for text in texts]
     return (np.array([not v.allowed for v in verdicts], bool),
             np.array([max((m.longest_span for m in v.matches), default=0) for v in verdicts]))
 
@@ -180,6 +178,7 @@ def run(limit_modules: int | None, settings: IndexSettings, policy: FilterPolicy
     prose_units = [p.text for d in protected_prose for p in corpora.paragraphs(d)]
     result = {"n_protected_modules": len(protected_code), "n_protected_topics": len(protected_prose),
               "k": settings.sketch.shingle.k, "min_match_tokens": policy.min_match_tokens,
+              "reworded": settings.store_text,
               "big_code_tokens": BIG_CODE_TOKENS, "big_prose_tokens": BIG_PROSE_TOKENS,
               "code": {}, "prose": {}, "false_blocks": {}}
     code_tokens = np.array([len(normalize(unit, "python")) for unit in code_units])
@@ -229,7 +228,7 @@ def render_markdown(result: dict, context: dict) -> str:
         "language detected from the content (as a serving stack without a language hint sees it) and once "
         "with it given (python, text)"
         + (", with `reworded=True` (prose also aligned sentence by sentence; index stores the text)"
-           if REWORDED else "") + ". Caught = verdict not \"allow\". "
+           if result.get("reworded") else "") + ". Caught = verdict not \"allow\". "
         f"Target (issue 7): >= {TARGET:.0%} caught for every non-semantic attack.",
         "- Attacks: `corpora/transforms.py` (tested in tests/test_transforms.py).", "",
     ]
@@ -262,8 +261,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reworded", action="store_true",
                         help="index with the text stored and query with reworded=True (sentence alignment)")
     args = parser.parse_args(argv)
-    global REWORDED
-    REWORDED = args.reworded
     library = library_version()
     settings = IndexSettings(sketch=SketchConfig(shingle=ShingleConfig(k=args.k)), store_text=args.reworded)
     policy = FilterPolicy(min_match_tokens=args.min_match_tokens)

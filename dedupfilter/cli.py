@@ -503,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10, metavar="N", help="report at most N documents (default 10)")
     p.add_argument("--reworded", action="store_true",
                    help="prose: also align the query sentence by sentence with the N documents "
-                        "sharing the most k-grams with it, to find passages reworded throughout "
+                        "sharing the most sentence keys, then k-grams, with it, to find passages "
+                        "reworded throughout "
                         "(shuffled, substituted, edited words; spans of kind 'reworded'). Needs an "
                         "index built with --store-text")
     _add_index_policy_options(p)
