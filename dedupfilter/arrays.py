@@ -69,7 +69,12 @@ def packed_keys(*keys: np.ndarray) -> np.ndarray | None:
     return packed
 
 
+LEXSORT_BELOW = 1024  # np.lexsort is the faster below about this many elements (packing costs ~50 us)
+
+
 def lex_order(*keys: np.ndarray) -> np.ndarray:
     """Indices sorting by keys[0], then keys[1], ...: ``np.lexsort(keys[::-1])``, faster."""
+    if keys[0].size < LEXSORT_BELOW:
+        return np.lexsort(keys[::-1])
     packed = packed_keys(*keys)
     return np.lexsort(keys[::-1]) if packed is None else np.argsort(packed, kind="stable")

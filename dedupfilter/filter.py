@@ -11,11 +11,14 @@ How the stream is judged:
   since the last checkpoint (or after ``4 * check_every`` characters of text
   with no white space). A checkpoint judges exactly the text up to it, so any
   chunking of the same text gives the same decisions and the same output.
-- Each checkpoint normalizes and looks up only a window: from a line start
-  ``lookback`` characters before the released text, to the checkpoint. The
-  work per delta does not grow with the output. A window that begins inside
-  a fenced code block is prefixed with the block's fence line, so its code is
-  normalized as code.
+- The output is read once, as it comes, onto token tapes (``tape.TokenTape``):
+  each checkpoint tokenizes the text since the one before, hashes the k-grams
+  it completes and looks them up. Prose is tokenized as ``check()`` does;
+  code is lexed, not parsed (a parse costs ten times as much per piece), so
+  a stream may see a few tokens of code differently from ``check()`` (see
+  ``lex_code``). Each checkpoint then matches a window of the tapes: from a
+  line start ``lookback`` characters before the released text, to the
+  checkpoint. The work per delta does not grow with the output.
 - Hold-back: text is released up to ``hold_back`` normalized tokens before
   the checkpoint. A copied run is found when it reaches ``min_match_tokens``
   tokens of evidence; with ``hold_back >= min_match_tokens`` (the default for
@@ -34,17 +37,18 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
+from itertools import islice
 from dataclasses import dataclass, field, replace
 from typing import AsyncIterable, Iterable, Iterator, Union
 
 import numpy as np
 
-from .arrays import distinct_index
 from .config import FilterPolicy
-from .index.protected import Lookup, ProtectedIndex, best_per_document
-from .normalize.languages import LANGUAGES, MARKDOWN, TEXT, canonical_language, detection_steps
+from .index.protected import best_per_document
+from .normalize.languages import MARKDOWN, TEXT, canonical_language, detection_steps
 from .normalize.mixed import FenceTracker
 from .sketch import passage_reach
+from .tape import TokenTape
 from .verdict import Match, Verdict, decide
 
 CHECK_EVERY = 64  # characters between checkpoints
@@ -140,29 +144,6 @@ class OutputFilter:
             yield item
 
 
-class _LookupCache:
-    """The previous window's fingerprint-table lookups, by k-gram hash. Windows
-    overlap, so most of a window's k-grams were looked up by the one before."""
-
-    def __init__(self, index: ProtectedIndex):
-        self.index = index
-        self.hashes = np.empty(0, np.uint64)
-        self.lookup = index.lookup(self.hashes)
-
-    def __call__(self, shingles: np.ndarray) -> Lookup:
-        if self.hashes.size == 0:
-            lookup = self.index.lookup(shingles)
-        else:
-            at = np.minimum(np.searchsorted(self.hashes, shingles), self.hashes.size - 1)
-            lookup = self.lookup.take(at)  # a copy, filled in below where the hash is new
-            new = np.flatnonzero(self.hashes[at] != shingles)
-            fresh = self.index.lookup(shingles[new])
-            lookup.lo[new], lookup.hi[new], lookup.ignored[new] = fresh.lo, fresh.hi, fresh.ignored
-        keep = distinct_index(shingles)
-        self.hashes, self.lookup = shingles[keep], lookup.take(keep)
-        return lookup
-
-
 @dataclass
 class _Redaction:
     start: int
@@ -178,7 +159,6 @@ class _Redaction:
 class _Line:
     start: int  # character offset of the line
     number: int  # 1-based
-    fence: str | None  # the fence line of the code block the line is in
 
 
 @dataclass
@@ -196,12 +176,12 @@ class StreamSession:
     _scanned: int = 0  # lines are read up to here
     _checked: int = 0  # the last checkpoint
     _released: int = 0
-    _lines: deque = field(default_factory=lambda: deque([_Line(0, 1, None)]))
+    _lines: deque = field(default_factory=lambda: deque([_Line(0, 1)]))
     _fences: FenceTracker = field(default_factory=FenceTracker)
     _redactions: list[_Redaction] = field(default_factory=list)
     _removed: list[tuple[int, int]] = field(default_factory=list)  # released as a marker
     _leaked: list[tuple[int, int]] = field(default_factory=list)
-    _lookups: dict[str, _LookupCache] = field(default_factory=dict)
+    _tapes: dict[str, TokenTape] = field(default_factory=dict)  # by reading mode
     _head: str = ""  # the first DETECT_CHARS characters
     _detected: tuple[int, str] | None = None  # (characters guessed on, the guess)
     _detecting: tuple[int, Iterator] | None = None  # a guess under way: (characters, detection_steps)
@@ -260,7 +240,7 @@ class StreamSession:
         return self._tail[start - self._tail_at:end - self._tail_at]
 
     def _read_lines(self) -> None:
-        """Feed every line completed so far to the fence tracker; note where lines start."""
+        """Note where lines start; until the first fence line, feed every completed line to the fence tracker."""
         while True:
             i = self._tail.find("\n", self._scanned - self._tail_at)
             if i < 0:
@@ -268,11 +248,11 @@ class StreamSession:
                 return
             end = self._tail_at + i + 1
             line = self._lines[-1]
-            if end - line.start <= LONG_LINE:
+            if self._first_fence_end is None and end - line.start <= LONG_LINE:
                 self._fences.feed_line(self._text(line.start, end))
-                if self._fences.opener and self._first_fence_end is None:
+                if self._fences.opener:
                     self._first_fence_end = end
-            self._lines.append(_Line(end, line.number + 1, self._fences.opener))
+            self._lines.append(_Line(end, line.number + 1))
             self._scanned = end
 
     def _next_checkpoint(self) -> int | None:
@@ -296,9 +276,10 @@ class StreamSession:
         line = lines[0]
         if target - line.start > self.filter.lookback:  # a very long line: start mid-line, after a space
             m = _SPACE.search(self._tail, target - self._tail_at, self._released - self._tail_at)
-            line = _Line(self._tail_at + m.end() if m else target, line.number, line.fence)
-        current = lines[-1].start  # the line still coming in: kept from its start while it may be a fence
+            line = _Line(self._tail_at + m.end() if m else target, line.number)
+        current = lines[-1].start  # the line still coming in: kept from its start while it may be a fence line
         keep = min(line.start, current) if self._length - current <= LONG_LINE else line.start
+        keep = max(self._tail_at, min([keep, *(tape.keep_from for tape in self._tapes.values())]))
         self._tail = self._tail[keep - self._tail_at:]
         self._tail_at = keep
         return line
@@ -310,15 +291,18 @@ class StreamSession:
         policy = f.policy
         line = self._window_start()
         lang = self._window_language(p)
-        prefix = line.fence if line.fence and lang == MARKDOWN else ""
-        window = prefix + self._text(line.start, p)
-        sk = f.index.sketch(window, lang)
-        shift = line.start - len(prefix)
-        lines = line.number - 1 - prefix.count("\n")
-        found = self._window_matches(sk)
-        if self.lang is None and lang in LANGUAGES:  # guessed to be code: matched as prose too, as check() does
-            found = best_per_document(found + self._window_matches(f.index.sketch(window, TEXT)))
-        matches = [_shifted(m, shift, lines, line.start) for m in found]
+        newlines = np.fromiter((next_line.start - 1 for next_line in islice(self._lines, 1, None)), np.int64)
+        found, primary = [], None
+        for mode, judged_as in self._readings(lang):
+            tape = self._tapes.get(mode)
+            if tape is None:
+                tape = self._tapes[mode] = TokenTape(f.index, mode, line.start)
+            tape.advance(self._tail, self._tail_at, p)
+            tape.drop_before(line.start)
+            sk, lookup = tape.tail(line.start, judged_as, newlines)
+            found += f.index.matches(sk, policy, near_duplicates=False, lookup=lookup)
+            primary = primary or sk
+        matches = [_shifted(m, line.number - 1, line.start) for m in best_per_document(found)]
         out: list[StreamItem] = []
         if any(_flags(m, policy) for m in matches):
             verdict = decide(matches, policy)
@@ -330,14 +314,19 @@ class StreamSession:
                 return [FilterEvent("block", p, verdict, self._leaks())]
             if self._redact(ranges):
                 out.append(FilterEvent(policy.action, p, verdict))
-        out += self._release(self._release_point(sk, matches, len(prefix), shift, p))
+        out += self._release(self._release_point(primary.tokens.starts, matches, p))
         return out
 
-    def _window_matches(self, sk) -> list[Match]:
-        cache = self._lookups.get(sk.tokens.lang)
-        if cache is None:
-            cache = self._lookups[sk.tokens.lang] = _LookupCache(self.filter.index)
-        return self.filter.index.matches(sk, self.filter.policy, near_duplicates=False, lookup=cache(sk.shingles))
+    def _readings(self, lang: str) -> list[tuple[str, str]]:
+        """(tape mode, language judged as) for a window judged in ``lang``. An output of
+        unknown language is read as Markdown (as prose until a fence comes); one guessed to
+        be code is read as that code and as prose, as ``check()`` matches it both ways."""
+        readings = [(lang, lang)]
+        if self.lang is None:
+            readings = [(MARKDOWN, lang)] if lang in (TEXT, MARKDOWN) else [(lang, lang), (MARKDOWN, TEXT)]
+        for mode in set(self._tapes) - {mode for mode, _ in readings}:
+            del self._tapes[mode]
+        return readings
 
     def _window_language(self, p: int) -> str:
         """The language windows are normalized in, as ``check()`` would guess it
@@ -367,18 +356,17 @@ class StreamSession:
                     break  # one parse per checkpoint
         return self._detected[1]
 
-    def _release_point(self, sk, matches: list[Match], prefix_len: int, shift: int, p: int) -> int:
+    def _release_point(self, token_starts: np.ndarray, matches: list[Match], p: int) -> int:
         """``hold_back`` tokens before the checkpoint, and never past the start of a
         suspect passage: one too short to flag yet that may still grow (it ends
         within a passage's reach of the checkpoint)."""
         hold_back = self.filter.hold_back
         if hold_back == 0:
             return p
-        token_starts = sk.tokens.starts[sk.tokens.starts >= prefix_len] + shift
         if token_starts.size <= hold_back:
             return self._released
         r = int(token_starts[-hold_back])
-        shingle = sk.config.shingle
+        shingle = self.filter.index.settings.sketch.shingle
         reach = passage_reach(shingle.k, self.filter.policy.gap, shingle.window)
         still_open = int(token_starts[max(0, token_starts.size - reach)])
         for s in (s for m in matches for s in m.spans if s.query_end >= still_open):
@@ -442,9 +430,9 @@ def _flags(m: Match, policy: FilterPolicy) -> bool:
     return m.longest_span >= policy.min_match_tokens or m.jaccard >= policy.jaccard_threshold
 
 
-def _shifted(m: Match, chars: int, lines: int, floor: int) -> Match:
-    """A window's match with offsets and lines into the whole output."""
-    spans = tuple(replace(s, query_start=max(floor, s.query_start + chars), query_end=s.query_end + chars,
+def _shifted(m: Match, lines: int, floor: int) -> Match:
+    """A window's match with line numbers into the whole output (offsets already are)."""
+    spans = tuple(replace(s, query_start=max(floor, s.query_start),
                           query_lines=(s.query_lines[0] + lines, s.query_lines[1] + lines))
                   for s in m.spans)
     return replace(m, spans=spans)

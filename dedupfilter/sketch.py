@@ -250,6 +250,16 @@ def hits_in_docs(lo: np.ndarray, hi: np.ndarray, table_doc: np.ndarray, docs: np
                                 int(max_hits), table_doc, np.ascontiguousarray(docs, table_doc.dtype))
 
 
+def candidate_hits(lo: np.ndarray, hi: np.ndarray, informative: np.ndarray, ignored: np.ndarray,
+                   distinctive_max: int, max_hits: int, table_doc: np.ndarray, min_hits: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(query index, table row) of a query's hits in the documents it may copy from,
+    and which of its k-grams are evidence (see ``_kernels.lookup.candidate_hits``)."""
+    return _lookup.candidate_hits(np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
+                                  np.ascontiguousarray(informative, np.bool_), np.ascontiguousarray(ignored, np.bool_),
+                                  int(distinctive_max), int(max_hits), table_doc, int(min_hits))
+
+
 def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 1024
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Every (query index, table row) with equal hashes; ``table_hashes`` sorted."""

@@ -5,6 +5,7 @@ Each fast function in dedupfilter._kernels is tested against its twin here.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import xxhash
@@ -151,3 +152,34 @@ def hits_in_docs(lo, hi, max_hits: int, table_doc, docs) -> list[tuple[int, int]
     wanted = set(int(d) for d in docs)
     return [(i, row) for i in range(len(lo)) for row in range(lo[i], min(hi[i], lo[i] + max_hits))
             if int(table_doc[row]) in wanted]
+
+
+def candidate_hits(lo, hi, informative, ignored, distinctive_max: int, max_hits: int, table_doc, min_hits: int
+                   ) -> tuple[set[tuple[int, int]], list[bool]]:
+    """Hits of informative k-grams in the documents at least min_hits usable k-grams hit."""
+    usable = [bool(informative[i] and not ignored[i] and hi[i] - lo[i] <= distinctive_max) for i in range(len(lo))]
+    rows = {i: range(lo[i], min(hi[i], lo[i] + max_hits)) for i in range(len(lo))}
+    per_doc: dict[int, int] = {}
+    for i in range(len(lo)):
+        for row in rows[i] if usable[i] else ():
+            per_doc[int(table_doc[row])] = per_doc.get(int(table_doc[row]), 0) + 1
+    candidates = {doc for doc, n in per_doc.items() if n >= min_hits}
+    hits = {(i, row) for i in range(len(lo)) if informative[i] for row in rows[i] if int(table_doc[row]) in candidates}
+    return hits, usable
+
+
+_OPERATORS = (rb"\.\.\.|>>>=|<<=|>>=|\*\*=|//=|->|=>|::|:=|==|!=|<=|>=|&&|\|\||\+\+|--|\+=|-=|\*=|/=|%="
+              rb"|&=|\|=|\^=|<<|>>|\*\*|//")
+_STRING = (rb"(?:[rRbBuUfFL]{1,2}|u8)?"
+           rb"(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z)"
+           rb"|\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|`(?:[^`\\]|\\.)*`?)")
+
+
+def lexemes(data: bytes, hash_comments: bool) -> list[tuple[int, int, int]]:
+    """(kind, start, end) of every lexeme, as one regular expression: kinds WS, COMMENT, STR, NUM, WORD, OP."""
+    comment = rb"\#[^\n]*" if hash_comments else rb"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)"
+    pattern = re.compile(rb"(?P<ws>\s+)|(?P<comment>" + comment + rb")|(?P<str>" + _STRING + rb")"
+                         rb"|(?P<num>\.?\d(?:[\w.]|[eE][+-])*)|(?P<word>[A-Za-z_$\x80-\xff][\w$\x80-\xff]*)"
+                         rb"|(?P<op>" + _OPERATORS + rb"|.)", re.DOTALL)
+    kinds = {"ws": 0, "comment": 1, "str": 2, "num": 3, "word": 4, "op": 5}
+    return [(kinds[m.lastgroup], m.start(), m.end()) for m in pattern.finditer(data)]

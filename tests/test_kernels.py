@@ -16,7 +16,7 @@ from dedupfilter._kernels.hashing import xxh64
 from dedupfilter._kernels.shingle import shingle_hashes as shingle_kernel
 from dedupfilter._kernels.winnow import winnow
 from dedupfilter.config import MinHashConfig, ShingleConfig, SketchConfig
-from dedupfilter.sketch import (estimated_jaccard, hits_in_docs, permutations, shingle_hashes, signature,
+from dedupfilter.sketch import (candidate_hits, estimated_jaccard, hits_in_docs, permutations, shingle_hashes, signature,
                                 signatures, sketch)
 
 from . import reference
@@ -230,10 +230,11 @@ def test_sort_based_set_operations_match_numpy(a, b):
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 3).flatmap(lambda n_keys: st.lists(
-    hnp.arrays(np.int64, 30, elements=pair_values), min_size=n_keys, max_size=n_keys)))
-def test_lex_order_is_lexsort(keys):
+    hnp.arrays(np.int64, 30, elements=pair_values), min_size=n_keys, max_size=n_keys)), st.integers(1, 60))
+def test_lex_order_is_lexsort(keys, repeat):
     from dedupfilter.arrays import lex_order
 
+    keys = [np.tile(k, repeat) for k in keys]  # short arrays are lexsorted, long ones sorted by packed keys
     np.testing.assert_array_equal(lex_order(*keys), np.lexsort(keys[::-1]))
     unsigned = [np.abs(k).astype(np.uint64) for k in keys]
     np.testing.assert_array_equal(lex_order(*unsigned), np.lexsort(unsigned[::-1]))
@@ -270,6 +271,25 @@ def test_hits_in_docs_matches_reference(data):
     max_hits = data.draw(st.integers(1, 40))
     q_index, rows = hits_in_docs(lo, hi, table_doc, docs, max_hits)
     assert list(zip(q_index.tolist(), rows.tolist())) == reference.hits_in_docs(lo, hi, max_hits, table_doc, docs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_candidate_hits_matches_reference(data):
+    pairs = sorted(data.draw(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 12)), min_size=1, max_size=120)))
+    table_hash = np.array([h for h, _ in pairs], np.uint64)
+    table_doc = np.array([d for _, d in pairs], np.uint32)
+    queries = np.array(data.draw(st.lists(st.integers(0, 8), max_size=16)), np.uint64)
+    lo, hi = (np.searchsorted(table_hash, queries, side=side) for side in ("left", "right"))
+    informative = np.array(data.draw(st.lists(st.booleans(), min_size=queries.size, max_size=queries.size)), bool)
+    ignored = np.array(data.draw(st.lists(st.booleans(), min_size=queries.size, max_size=queries.size)), bool)
+    distinctive_max, max_hits, min_hits = (data.draw(st.integers(1, n)) for n in (20, 40, 4))
+    q, rows, usable = candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc, min_hits)
+    expected, expected_usable = reference.candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits,
+                                                         table_doc, min_hits)
+    assert usable.tolist() == expected_usable
+    pairs_found = list(zip(q.tolist(), rows.tolist()))
+    assert len(pairs_found) == len(set(pairs_found)) and set(pairs_found) == expected
 
 
 def _passages_against_fingerprints(doc_tokens, query_tokens, config: ShingleConfig, gap: int, bridge=False):

@@ -12,9 +12,11 @@ def hits_in_docs(lo, hi, max_hits, table_doc, docs):
     """(query index, table row) of the rows [lo[i], min(hi[i], lo[i] + max_hits))
     whose document is in ``docs`` (sorted, distinct), in row order.
 
-    A membership array over document numbers (up to the largest in ``docs``)
-    makes each row one lookup: the ranges of common k-grams hold ~100,000
-    rows per query on a large index, for a few hundred candidate documents.
+    The table is sorted by hash, then document: the rows of one hash are in
+    document order. A long range is bisected once per candidate document; a
+    short one is merged with the candidates (the ranges of common k-grams hold
+    up to max_hits rows per query on a large index, for a few to a few
+    hundred candidate documents).
     """
     total = 0
     for i in range(lo.size):
@@ -23,21 +25,89 @@ def hits_in_docs(lo, hi, max_hits, table_doc, docs):
     rows = np.empty(total, np.int64)
     if docs.size == 0:
         return q_index[:0], rows[:0]
-    n_member = np.int64(docs[docs.size - 1]) + 1
-    member = np.zeros(n_member, np.bool_)
-    for doc in docs:
-        member[doc] = True
     n = 0
     for i in range(lo.size):
         start = lo[i]
-        end = start + min(hi[i] - start, max_hits)
-        for row in range(start, end):
-            doc = np.int64(table_doc[row])
-            if doc < n_member and member[doc]:
-                q_index[n] = i
-                rows[n] = row
-                n += 1
+        end = start + max(min(hi[i] - start, max_hits), 0)
+        if 8 * docs.size < end - start:
+            for doc in docs:
+                row = _first_at_least(table_doc, doc, start, end)
+                while row < end and table_doc[row] == doc:
+                    q_index[n] = i
+                    rows[n] = row
+                    n += 1
+                    row += 1
+        else:  # both in document order: merge
+            j = 0
+            for row in range(start, end):
+                doc = table_doc[row]
+                while j < docs.size and docs[j] < doc:
+                    j += 1
+                if j == docs.size:
+                    break
+                if docs[j] == doc:
+                    q_index[n] = i
+                    rows[n] = row
+                    n += 1
     return q_index[:n], rows[:n]
+
+
+@jit
+def candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc, min_hits):
+    """A query's hits in the documents it may copy from, from its k-grams' lookups.
+
+    A k-gram is *usable* (evidence of copying) when it is informative, not
+    ignored, and found in at most ``distinctive_max`` places. Documents hit by
+    at least ``min_hits`` usable k-grams are the candidates; every hit of an
+    informative k-gram (usable or not, up to ``max_hits`` rows each) in a
+    candidate is returned. Returns (query index, table row) of those hits,
+    and the usable mask.
+    """
+    m = lo.size
+    usable = np.empty(m, np.bool_)
+    n = 0
+    for i in range(m):
+        usable[i] = informative[i] and not ignored[i] and hi[i] - lo[i] <= distinctive_max
+        if usable[i]:
+            n += max(min(hi[i] - lo[i], max_hits), 0)
+    hit_q = np.empty(n, np.int64)
+    hit_row = np.empty(n, np.int64)
+    hit_doc = np.empty(n, np.int64)
+    n = 0
+    for i in range(m):
+        if usable[i]:
+            for row in range(lo[i], lo[i] + max(min(hi[i] - lo[i], max_hits), 0)):
+                hit_q[n] = i
+                hit_row[n] = row
+                hit_doc[n] = table_doc[row]
+                n += 1
+    docs = np.sort(hit_doc)
+    candidates = np.empty(n, table_doc.dtype)
+    n_candidates = 0
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and docs[end] == docs[start]:
+            end += 1
+        if end - start >= min_hits:
+            candidates[n_candidates] = docs[start]
+            n_candidates += 1
+        start = end
+    candidates = candidates[:n_candidates]
+    if n_candidates == 0:
+        return hit_q[:0], hit_row[:0], usable
+    kept = 0
+    for j in range(n):
+        at = _first_at_least(candidates, hit_doc[j], 0, n_candidates)
+        if at < n_candidates and candidates[at] == hit_doc[j]:
+            hit_q[kept] = hit_q[j]
+            hit_row[kept] = hit_row[j]
+            kept += 1
+    common = np.flatnonzero(informative & ~usable)
+    c_index, c_row = hits_in_docs(lo[common], hi[common], max_hits, table_doc, candidates)
+    q = np.concatenate((hit_q[:kept], common[c_index]))
+    rows = np.concatenate((hit_row[:kept], c_row))
+    return q, rows, usable
 
 
 @jit

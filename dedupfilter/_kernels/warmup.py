@@ -44,6 +44,7 @@ def warm_up() -> None:
         lookup.sorted_ranges(table, u64, *lookup.table_sample(table, 4))
     for table in (table_doc, _read_only(table_doc)):
         lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, table, np.arange(3, dtype=np.uint32))
+        lookup.candidate_hits(i64[:4], i64[:4] + 2, np.ones(4, np.bool_), np.zeros(4, np.bool_), 64, 1024, table, 2)
     unionfind.connected_components(8, i64[:4], i64[4:])
     verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])
     verify.signature_agreement(signatures, i64[:1], i64[:1])

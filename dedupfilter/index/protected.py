@@ -26,7 +26,7 @@ from .._kernels.lsh import band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
-from ..sketch import (Sketch, hits_in_docs, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
+from ..sketch import (Sketch, candidate_hits, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
                       table_ranges, table_sample)
 from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentence_keys, sentences
 from ..verdict import Match, Span, Verdict, decide, with_reworded
@@ -529,7 +529,7 @@ class ProtectedIndex:
         min_span = self.settings.sketch.shingle.guaranteed_match_tokens
         lookup = lookup or self.lookup(query.shingles)
         usable = query.informative & ~lookup.ignored
-        by_doc = self._local_matches(query, usable, lookup, policy)
+        by_doc = self._local_matches(query, lookup, policy)
         # A query made of boilerplate and templates is no near-duplicate of anything.
         whole = near_duplicates and usable.sum() >= policy.min_match_tokens
         candidates = self._lsh_candidates(query) if whole else set()
@@ -548,7 +548,7 @@ class ProtectedIndex:
         n_bands, rows = self.settings.bands
         return set(lsh_candidates(query.signature, n_bands, rows, self.band_keys, self.band_docs).tolist())
 
-    def _local_matches(self, query: Sketch, usable: np.ndarray, lookup: Lookup, policy: FilterPolicy
+    def _local_matches(self, query: Sketch, lookup: Lookup, policy: FilterPolicy
                        ) -> dict[int, list[tuple[Span, int]]]:
         """Spans per document: {doc: [(span, doc tokens covered)]}.
 
@@ -556,31 +556,18 @@ class ProtectedIndex:
         not boilerplate, and found in at most DISTINCTIVE_MAX_HITS places); in
         those documents, the other informative k-grams also join passages, so
         a common line inside a copied function does not cut it in two, but
-        only usable k-grams count as evidence.
+        only usable k-grams count as evidence. A passage is reported from
+        guaranteed_match_tokens of evidence on, and each usable k-gram is
+        evidence for k tokens at most: documents hit by fewer are not looked
+        at (most of those hit at all, on a large index).
         """
-        usable = usable & (lookup.hi - lookup.lo <= DISTINCTIVE_MAX_HITS)
-        q_usable = np.flatnonzero(usable)
-        q_index, hit_row = hits_in_ranges(lookup.lo[q_usable], lookup.hi[q_usable], MAX_HITS_PER_HASH)
-        if hit_row.size == 0:
-            return {}
         shingle = self.settings.sketch.shingle
-        # A passage is reported from guaranteed_match_tokens of evidence on, and each usable
-        # k-gram is evidence for k tokens at most: documents hit by fewer are dropped here
-        # (most of those hit at all, on a large index).
-        min_hits = -(-shingle.guaranteed_match_tokens // shingle.k)
-        candidates, kept = _hit_at_least(self.fp.doc[hit_row], min_hits)
-        if kept is not None:
-            q_index, hit_row = q_index[kept], hit_row[kept]
+        k, min_span = shingle.k, shingle.guaranteed_match_tokens
+        hit_q, hit_row, usable = candidate_hits(lookup.lo, lookup.hi, query.informative, lookup.ignored,
+                                                DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH, self.fp.doc,
+                                                -(-min_span // k))
         if hit_row.size == 0:
             return {}
-        hit_q = q_usable[q_index]
-        q_common = np.flatnonzero(query.informative & ~usable)
-        if q_common.size:
-            c_index, c_row = hits_in_docs(lookup.lo[q_common], lookup.hi[q_common], self.fp.doc, candidates,
-                                          MAX_HITS_PER_HASH)
-            hit_q = np.concatenate([hit_q, q_common[c_index]])
-            hit_row = np.concatenate([hit_row, c_row])
-        k, min_span = shingle.k, shingle.guaranteed_match_tokens
         rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
                                          self.fp.pos[hit_row].astype(np.int64), query.shingles, k, policy.gap,
                                          min_span, usable, spacing=shingle.window,
@@ -646,19 +633,6 @@ def _policy_fields(manifest: dict, settings: IndexSettings) -> dict:
     if manifest.get("policy_gap") != POLICY_GAP_UNIT and "gap" in fields:
         fields["gap"] = max(1, fields["gap"] - settings.sketch.shingle.k)
     return fields
-
-def _hit_at_least(hit_doc: np.ndarray, min_hits: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The documents (sorted) among ``hit_doc`` at least ``min_hits`` times, and the
-    indices of their hits (None: all of them)."""
-    docs, counts = distinct_counts(hit_doc)
-    candidates = docs[counts >= min_hits]
-    if candidates.size == docs.size:
-        return candidates, None
-    if candidates.size == 0:
-        return candidates, np.zeros(0, np.int64)
-    at = np.minimum(np.searchsorted(candidates, hit_doc), candidates.size - 1)
-    return candidates, np.flatnonzero(candidates[at] == hit_doc)
-
 
 def build_index(path: str | Path, documents: Iterable, settings: IndexSettings = IndexSettings(),
                 policy: FilterPolicy = DEFAULT_POLICY, templates: Sequence[tuple[str, str | None]] = (),

@@ -94,6 +94,16 @@ def keywords_for(lang: str) -> frozenset[str]:
     return frozenset(words)
 
 
+@functools.lru_cache(maxsize=None)
+def visible_keywords_for(lang: str) -> frozenset[str]:
+    """The grammar's keywords that appear as tokens (``keywords_for`` also holds the
+    names of hidden rules, ``_statement``, ``block``)."""
+    language = parser_for(lang).language
+    return frozenset(kind for kind in keywords_for(lang)
+                     if any(language.node_kind_for_id(i) == kind and language.node_kind_is_visible(i)
+                            for i in range(language.node_kind_count)))
+
+
 # Content cues, each worth one point for its language. Detection is for
 # unlabelled snippets; a file extension or an explicit lang always wins.
 _CUES: dict[str, list[re.Pattern]] = {

@@ -1,0 +1,231 @@
+"""A lexical tokenizer for source code, over UTF-8 bytes.
+
+It splits code the way the grammars do where no parse is needed: white
+space, comments, string literals (prefixes, triple quotes, escapes,
+backticks), numbers, words and operators (multi-character ones first, in
+``OPERATORS`` order; any other byte is one token). Used for what tree-sitter
+leaves unparsed (error nodes, macro bodies) and for stream pieces, which
+are lexed without a parse. ``tests/reference.py`` holds the same rules as
+one regular expression; the two are checked against each other.
+
+Lexeme kinds: WS, COMMENT, STR, NUM, WORD, OP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import jit
+from .hashing import xxh64
+
+WS, COMMENT, STR, NUM, WORD, OP = range(6)
+
+# Multi-character operators, in the order they are tried.
+OPERATORS = (b"...", b">>>=", b"<<=", b">>=", b"**=", b"//=", b"->", b"=>", b"::", b":=", b"==", b"!=", b"<=",
+             b">=", b"&&", b"||", b"++", b"--", b"+=", b"-=", b"*=", b"/=", b"%=", b"&=", b"|=", b"^=", b"<<",
+             b">>", b"**", b"//")
+
+
+def operator_table(first: tuple[bytes, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """``first``, then OPERATORS, as (bytes, offsets) arrays for the kernel."""
+    operators = (*first, *OPERATORS)
+    data = np.frombuffer(b"".join(operators), np.uint8).copy()
+    offsets = np.zeros(len(operators) + 1, np.int64)
+    offsets[1:] = np.cumsum([len(op) for op in operators])
+    return data, offsets
+
+
+@jit(inline="always")
+def _is_space(c):
+    return c == 32 or 9 <= c <= 13
+
+
+@jit(inline="always")
+def _is_digit(c):
+    return 48 <= c <= 57
+
+
+@jit(inline="always")
+def _is_word_start(c):
+    return (65 <= c <= 90) or (97 <= c <= 122) or c == 95 or c == 36 or c >= 128
+
+
+@jit(inline="always")
+def _is_word(c):
+    return _is_word_start(c) or _is_digit(c)
+
+
+@jit(inline="always")
+def _is_prefix(c):  # r R b B u U f F L
+    return c == 114 or c == 82 or c == 98 or c == 66 or c == 117 or c == 85 or c == 102 or c == 70 or c == 76
+
+
+@jit(inline="always")
+def _is_quote(c):
+    return c == 34 or c == 39 or c == 96
+
+
+@jit
+def _string_end(data, i, n):
+    """End of the string literal whose quote is at ``i``."""
+    q = data[i]
+    if q != 96 and i + 2 < n and data[i + 1] == q and data[i + 2] == q:  # """ or '''
+        j = i + 3
+        while j + 2 < n:
+            if data[j] == q and data[j + 1] == q and data[j + 2] == q:
+                return j + 3
+            j += 1
+        return n
+    j = i + 1
+    while j < n:
+        c = data[j]
+        if c == q:
+            return j + 1
+        if c == 92:  # backslash: escapes any next byte; at the very end, not part of the string
+            if j + 1 >= n:
+                return j
+            j += 2
+            continue
+        if c == 10 and q != 96:
+            return j
+        j += 1
+    return n
+
+
+@jit
+def _string_start(data, i, n):
+    """The quote's index when a string literal (with its prefix) starts at ``i``, else -1."""
+    c = data[i]
+    if _is_quote(c):
+        return i
+    if _is_prefix(c):
+        if i + 2 < n and _is_prefix(data[i + 1]) and _is_quote(data[i + 2]):
+            return i + 2
+        if i + 1 < n and _is_quote(data[i + 1]):
+            return i + 1
+    if c == 117 and i + 2 < n and data[i + 1] == 56 and _is_quote(data[i + 2]):  # u8"
+        return i + 2
+    return -1
+
+
+@jit
+def _operator_end(data, i, n, ops, op_offsets):
+    for o in range(op_offsets.size - 1):
+        a, b = op_offsets[o], op_offsets[o + 1]
+        if i + (b - a) <= n:
+            same = True
+            for t in range(b - a):
+                if data[i + t] != ops[a + t]:
+                    same = False
+                    break
+            if same:
+                return i + (b - a)
+    return i + 1
+
+
+@jit
+def lexemes(data, hash_comments, ops, op_offsets):
+    """(kind, start, end) of every lexeme of ``data`` (uint8), white space and
+    comments included; ``hash_comments``: comments run from # (Python), else
+    from // or /* (to */ or the end)."""
+    n = data.size
+    kinds = np.empty(n, np.int64)
+    starts = np.empty(n, np.int64)
+    ends = np.empty(n, np.int64)
+    m = 0
+    i = 0
+    while i < n:
+        c = data[i]
+        kind = OP
+        if _is_space(c):
+            j = i + 1
+            while j < n and _is_space(data[j]):
+                j += 1
+            kind = WS
+        elif hash_comments and c == 35:
+            j = i + 1
+            while j < n and data[j] != 10:
+                j += 1
+            kind = COMMENT
+        elif not hash_comments and c == 47 and i + 1 < n and data[i + 1] == 47:
+            j = i + 2
+            while j < n and data[j] != 10:
+                j += 1
+            kind = COMMENT
+        elif not hash_comments and c == 47 and i + 1 < n and data[i + 1] == 42:
+            j = i + 2
+            while j + 1 < n and not (data[j] == 42 and data[j + 1] == 47):
+                j += 1
+            j = j + 2 if j + 1 < n else n
+            kind = COMMENT
+        else:
+            quote = _string_start(data, i, n)
+            if quote >= 0:
+                j = _string_end(data, quote, n)
+                kind = STR
+            elif _is_digit(c) or (c == 46 and i + 1 < n and _is_digit(data[i + 1])):
+                j = i + 2 if c == 46 else i + 1
+                while j < n and (_is_word(data[j]) and data[j] < 128 and data[j] != 36 or data[j] == 46):
+                    j += 1
+                kind = NUM
+            elif _is_word_start(c):
+                j = i + 1
+                while j < n and _is_word(data[j]):
+                    j += 1
+                kind = WORD
+            else:
+                j = _operator_end(data, i, n, ops, op_offsets)
+        kinds[m] = kind
+        starts[m] = i
+        ends[m] = j
+        m += 1
+        i = j
+    return kinds[:m], starts[:m], ends[:m]
+
+
+@jit
+def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_hash, str_hash, num_hash):
+    """Tokens of ``data`` as normalized code: (hashes, names, starts, ends, open_at).
+
+    Comments and white space make no token; strings hash as ``str_hash``,
+    numbers as ``num_hash``; a word whose xxh64 is in ``keyword_hashes``
+    (sorted) is kept as written, any other word is a name: ``id_hash``, with
+    its own hash in ``names`` (0 for other tokens). ``open_at``: unless
+    ``data`` ends in white space, where the white space before its last
+    lexemes ends (they may go on: a word, a string or comment, ``=`` then
+    ``=``), else ``data.size``.
+    """
+    kinds, starts, ends = lexemes(data, hash_comments, ops, op_offsets)
+    m = kinds.size
+    hashes = np.empty(m, np.uint64)
+    names = np.zeros(m, np.uint64)
+    t_starts = np.empty(m, np.int64)
+    t_ends = np.empty(m, np.int64)
+    open_at = data.size
+    if m and kinds[m - 1] != WS:  # the lexemes after the last white space may go on (``a =`` then ``= b``)
+        open_at = 0
+        for i in range(m - 1, -1, -1):
+            if kinds[i] == WS:
+                open_at = ends[i]
+                break
+    t = 0
+    for i in range(m):
+        kind = kinds[i]
+        if kind == WS or kind == COMMENT:
+            continue
+        if kind == STR:
+            h = str_hash
+        elif kind == NUM:
+            h = num_hash
+        else:
+            h = xxh64(data, starts[i], ends[i], seed)
+            if kind == WORD:
+                at = np.searchsorted(keyword_hashes, h)
+                if not (at < keyword_hashes.size and keyword_hashes[at] == h):
+                    names[t] = h
+                    h = id_hash
+        hashes[t] = h
+        t_starts[t] = starts[i]
+        t_ends[t] = ends[i]
+        t += 1
+    return hashes[:t], names[:t], t_starts[:t], t_ends[:t], open_at

@@ -1,0 +1,92 @@
+"""The lexical tokenizer: the kernel against its regular-expression reference, and
+``lex_code`` (code without a parse, as streams are read) against the parse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedupfilter._kernels.lex import lexemes, operator_table
+from dedupfilter.normalize.code import lex_code, normalize_code
+from dedupfilter.sketch import shingle_hashes
+
+from . import reference
+from .conftest import stdlib_doc
+from .test_normalize_code import CASES, LANGS
+
+# Bytes that make lexemes interesting: quotes, escapes, comment and operator characters, prefixes.
+LEXEME_BYTES = st.binary(max_size=120).map(bytes) | st.lists(
+    st.sampled_from([b" ", b"\n", b"\t", b"\"", b"'", b"`", b"\\", b"#", b"/", b"*", b".", b"1", b"e", b"+", b"-",
+                     b"=", b">", b"<", b":", b"&", b"|", b"r", b"b", b"u", b"8", b"f", b"L", b"x", b"_", b"$",
+                     b"\xc3\xa9", b"\xff", b"\"\"\"", b"'''", b"/*", b"*/", b"//", b"..."]),
+    max_size=60).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=LEXEME_BYTES, hash_comments=st.booleans())
+def test_lexemes_match_the_regular_expression(data, hash_comments):
+    kinds, starts, ends = lexemes(np.frombuffer(data, np.uint8), hash_comments, *operator_table())
+    assert list(zip(kinds.tolist(), starts.tolist(), ends.tolist())) == reference.lexemes(data, hash_comments)
+
+
+@pytest.mark.parametrize("name", ["json/decoder.py", "argparse.py", "asyncio/base_events.py"])
+def test_lexemes_of_real_code_match_the_regular_expression(name):
+    data = stdlib_doc(name).text.encode("utf-8", "surrogateescape")
+    kinds, starts, ends = lexemes(np.frombuffer(data, np.uint8), True, *operator_table())
+    assert list(zip(kinds.tolist(), starts.tolist(), ends.tolist())) == reference.lexemes(data, True)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_lexed_code_keeps_most_kgrams_of_the_parse(lang):
+    """Without a parse, names, literals and keywords are told apart by their form, and the
+    grammar's typed words (int, None, this) are kept as written: nearly every k-gram of
+    the parsed snippet survives (contextual keywords and the preprocessor are what differ)."""
+    for text in (CASES[lang].original, CASES[lang].copy):
+        parsed = set(shingle_hashes(normalize_code(text, lang)).tolist())
+        lexed = set(shingle_hashes(lex_code(text, lang)[0]).tolist())
+        assert len(parsed & lexed) >= 0.85 * len(parsed), lang
+
+
+@pytest.mark.parametrize("name", ["argparse.py", "json/decoder.py", "typing.py"])
+def test_lexed_stdlib_code_keeps_the_kgrams_of_the_parse(name):
+    text = stdlib_doc(name).text
+    parsed = set(shingle_hashes(normalize_code(text, "python")).tolist())
+    lexed = set(shingle_hashes(lex_code(text, "python")[0]).tolist())
+    assert len(parsed & lexed) >= 0.98 * len(parsed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lang=st.sampled_from(LANGS), cuts=st.lists(st.integers(0, 10**6), max_size=12), data=st.data())
+def test_lexing_in_pieces_cut_where_a_lexeme_may_go_on_equals_lexing_the_whole(lang, cuts, data):
+    """A piece ends anywhere; the next one starts where its open lexeme began (``open_at``):
+    the tokens are the whole text's, offsets and names included."""
+    text = data.draw(st.sampled_from([CASES[lang].original, CASES[lang].copy, CASES[lang].unrelated]))
+    text = text[:data.draw(st.integers(0, len(text)))] + data.draw(st.sampled_from(["", "é", "\u200b", " x"]))
+    whole, whole_names, _ = lex_code(text, lang)
+    pieces, names, start = [], [], 0
+    for cut in sorted(c % (len(text) + 1) for c in cuts) + [len(text)]:
+        if cut <= start:
+            continue
+        stream, piece_names, open_at = lex_code(text[start:cut], lang)
+        keep = stream.starts < open_at if cut < len(text) else np.ones(len(stream), bool)
+        pieces.append((stream.hashes[keep], stream.starts[keep] + start, stream.ends[keep] + start))
+        names.append(piece_names[keep])
+        start = start + open_at if cut < len(text) else cut
+    if start < len(text):
+        stream, piece_names, _ = lex_code(text[start:], lang)
+        pieces.append((stream.hashes, stream.starts + start, stream.ends + start))
+        names.append(piece_names)
+    joined = [np.concatenate([p[i] for p in pieces]) if pieces else np.empty(0) for i in range(3)]
+    assert joined[0].tolist() == whole.hashes.tolist()
+    assert joined[1].tolist() == whole.starts.tolist() and joined[2].tolist() == whole.ends.tolist()
+    assert (np.concatenate(names) if names else np.empty(0)).tolist() == whole_names.tolist()
+
+
+def test_lex_code_offsets_index_the_text_with_invisible_and_wide_characters():
+    text = "déf = 1\u200b2 + nаme  # c\nx\u00a0= 'ü'\n"
+    stream, names, open_at = lex_code(text, "python")
+    pieces = [text[s:e] for s, e in zip(stream.starts.tolist(), stream.ends.tolist())]
+    assert pieces == ["déf", "=", "1\u200b2", "+", "nаme", "x", "=", "'ü'"]
+    assert open_at == len(text) and (names != 0).sum() == 3
