@@ -557,21 +557,20 @@ def query_stages(index, q: dict) -> dict[str, float]:
     sk, t_sketch = _timed(index.sketch, q["text"], q["lang"])
     t0 = time.perf_counter()
     lookup = index.lookup(sk.shingles)
-    usable = sk.informative & ~lookup.ignored
     t_usable = time.perf_counter() - t0
     _, t_lsh = _timed(index._lsh_candidates, sk)
-    _, t_local = _timed(index._local_matches, sk, usable, lookup, policy)
+    _, t_local = _timed(index._local_matches, sk, lookup, policy)
     return {"sketch": t_sketch, "lookup and boilerplate filter": t_usable, "lsh": t_lsh, "local": t_local}
 
 
 def hit_counts(index, q: dict) -> dict[str, int]:
     """How much work the fingerprint lookup finds for one query."""
     import numpy as np
-    from dedupfilter.index.protected import MAX_HITS_PER_HASH, _contains
+    from dedupfilter.index.protected import MAX_HITS_PER_HASH
     from dedupfilter.sketch import lookup_hits
 
     sk = index.sketch(q["text"], q["lang"])
-    usable = sk.informative & ~_contains(index.ignored, sk.shingles)
+    usable = sk.informative & ~index.lookup(sk.shingles).ignored
     _, rows = lookup_hits(sk.shingles[usable], index.fp.hash, MAX_HITS_PER_HASH)
     return {"query_kgrams": int(sk.shingles.size), "usable_kgrams": int(usable.sum()),
             "fingerprint_rows_hit": int(rows.size), "documents_hit": int(np.unique(index.fp.doc[rows]).size)}

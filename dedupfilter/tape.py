@@ -33,12 +33,13 @@ import re
 import numpy as np
 
 from ._kernels.tokens import backrefs_by_key
+from .index.protected import DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH, Lookup
 from .config import SketchConfig
 from .normalize.code import lex_code
 from .normalize.languages import LANGUAGES, MARKDOWN, TEXT, UnknownLanguageError, canonical_language
 from .normalize.mixed import _FENCE, _closing_fence, block_language
 from .normalize.text import normalize_text
-from .sketch import Sketch, informative_mask, shingle_hashes
+from .sketch import Sketch, informative_mask, shingle_hashes, usable_hits
 from .normalize.tokens import TokenStream
 
 UNTAGGED_HOLD = 256  # characters of a block with no known language read before its language is chosen
@@ -92,7 +93,8 @@ class TokenTape:
         self.stable = start  # the text before this is read
         self.tokens = _Columns(hash=np.uint64, backref=np.int32, start=np.int64, end=np.int64, name=np.uint64)
         self.kgrams = _Columns(shingle=np.uint64, informative=np.bool_, lo=np.int64, hi=np.int64,
-                               ignored=np.bool_)
+                               ignored=np.bool_, usable=np.bool_)
+        self.hits = _Columns(q=np.int64, row=np.int64, doc=np.int64)  # of usable k-grams, by k-gram
         self.tokens.base = self.tokens.end = 0
         self._segment_start = 0  # first token of the current code segment (names link within it)
         self._line_start = start  # start of the line ``stable`` is in
@@ -236,10 +238,14 @@ class TokenTape:
         shingles = shingle_hashes(stream, self.config.shingle)
         informative = informative_mask(stream, k)
         lookup = self.index.lookup(shingles)
+        usable, hit_q, hit_row, hit_doc = usable_hits(lookup.lo, lookup.hi, informative, lookup.ignored,
+                                                      DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH, self.index.fp.doc)
         if self.kgrams.end < first:  # tokens before were dropped: k-gram rows restart with them
             self.kgrams.base = self.kgrams.end = first
         self.kgrams.append(shingle=shingles, informative=informative, lo=lookup.lo, hi=lookup.hi,
-                           ignored=lookup.ignored)
+                           ignored=lookup.ignored, usable=usable)
+        if hit_q.size:
+            self.hits.append(q=hit_q + first, row=hit_row, doc=hit_doc)
 
     # --- what a judge reads ----------------------------------------------------------------
 
@@ -252,7 +258,6 @@ class TokenTape:
         """(Sketch, Lookup) of the tokens from ``offset`` on, for ``index.matches``: the
         k-grams, their informative flags and lookups as read; no fingerprints and
         no signature (a tail is matched by its passages, not as a whole)."""
-        from .index.protected import Lookup
 
         t0, n = self.first_token_at(offset), self.tokens.end
         m = max(0, n - self.k + 1 - t0) if n - t0 >= self.k else 0
@@ -261,14 +266,21 @@ class TokenTape:
         rows = (t0, t0 + m)
         sketch = Sketch(tokens, newlines, self.kgrams.get("shingle", *rows), self.kgrams.get("informative", *rows),
                         _EMPTY_U64, _EMPTY_I64, _no_signature(self.config), self.config)
-        lookup = Lookup(self.kgrams.get("lo", *rows), self.kgrams.get("hi", *rows), self.kgrams.get("ignored", *rows))
+        first_hit = self._first_hit_at(t0)
+        hit_q, hit_row, hit_doc = (self.hits.get(name, first_hit, self.hits.end) for name in ("q", "row", "doc"))
+        lookup = Lookup(*(self.kgrams.get(name, *rows) for name in ("lo", "hi", "ignored", "usable")),
+                        hits=(hit_q - t0, hit_row, hit_doc))
         return sketch, lookup
+
+    def _first_hit_at(self, kgram: int) -> int:
+        return self.hits.base + int(np.searchsorted(self.hits.get("q", self.hits.base, self.hits.end), kgram))
 
     def drop_before(self, offset: int) -> None:
         """Forget tokens (and their k-grams) that start before ``offset``."""
         t = self.first_token_at(offset)
         self.tokens.drop_before(t)
         self.kgrams.drop_before(t)
+        self.hits.drop_before(self._first_hit_at(t))
 
 
 _EMPTY_U64 = np.empty(0, np.uint64)

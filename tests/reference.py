@@ -183,3 +183,11 @@ def lexemes(data: bytes, hash_comments: bool) -> list[tuple[int, int, int]]:
                          rb"|(?P<op>" + _OPERATORS + rb"|.)", re.DOTALL)
     kinds = {"ws": 0, "comment": 1, "str": 2, "num": 3, "word": 4, "op": 5}
     return [(kinds[m.lastgroup], m.start(), m.end()) for m in pattern.finditer(data)]
+
+
+def informative(hashes, k: int) -> list[bool]:
+    """Per k-gram: not every token equal to the one two before it (a stream shorter than k is one k-gram)."""
+    n = len(hashes)
+    starts = range(max(n - k + 1, 1)) if n else range(0)
+    width = min(k, n)
+    return [not all(hashes[j + 2] == hashes[j] for j in range(s, s + width - 2)) or width < 3 for s in starts]

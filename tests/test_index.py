@@ -39,6 +39,24 @@ def test_round_trip_gives_the_same_answers(built, protected_docs):
     assert reopened.stats()["documents"] == len(protected_docs)
 
 
+def test_an_index_saved_without_a_lookup_directory_makes_one(built, protected_docs, tmp_path, monkeypatch):
+    """Indexes written before the fingerprint directory existed open and answer the same: the
+    directory is made on the first lookup. A saved directory is read from the index."""
+    from dedupfilter.index import storage
+
+    path, index = built
+    assert ProtectedIndex.open(path)._directory is not None
+    commit = storage.commit_version
+    monkeypatch.setattr(storage, "commit_version",
+                        lambda root, tables, manifest: commit(root, {k: v for k, v in tables.items() if k != "directory"},
+                                                              manifest))
+    ProtectedIndex.open(path).save(tmp_path / "old")
+    old = ProtectedIndex.open(tmp_path / "old")
+    assert old._directory is None
+    texts = [disguise(f.text) for f in (_first_function(d) for d in protected_docs[:6] if d.lang == "python") if f]
+    assert _verdicts(old, texts) == _verdicts(index, texts) and old._directory is not None
+
+
 def test_an_opened_index_reads_its_document_ids_as_lists(built, protected_docs):
     """Opening reads the id, source and language columns lazily; they still act as lists."""
     path, _ = built

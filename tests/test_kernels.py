@@ -92,6 +92,18 @@ def test_winnowing_guarantee(data):
     assert fingerprint_set(a) & fingerprint_set(b)
 
 
+@settings(max_examples=200, deadline=None)
+@given(hashes=hnp.arrays(np.uint64, st.integers(0, 40), elements=st.integers(0, 3)), k=st.integers(1, 10))
+def test_informative_mask_matches_reference(hashes, k):
+    from dedupfilter.normalize import TokenStream
+    from dedupfilter.sketch import informative_mask
+
+    n = hashes.size
+    tokens = TokenStream(hashes, np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64) + 1,
+                         np.zeros(n, np.int32), "text")
+    assert informative_mask(tokens, k).tolist() == reference.informative(hashes.tolist(), k)
+
+
 def test_periodic_kgrams_are_not_fingerprints():
     from dedupfilter.sketch import informative_mask
 
@@ -427,3 +439,22 @@ def test_prose_substitutions_count_as_evidence_insertions_do_not():
     assert bridged[0, 5] == bridged[0, 2] - bridged[0, 1] > plain[0, 5]
     rows = _passages_against_fingerprints(tokens, inserted, config, gap=8, bridge=True)
     assert rows.shape[0] == 1 and rows[0, 5] <= rows[0, 2] - rows[0, 1] - 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(table=hnp.arrays(np.uint64, st.integers(0, 300), elements=st.sampled_from(
+           [0, 1, 5, 2**40, 2**63 - 1, 2**63, 2**63 + 7, 2**64 - 2, 2**64 - 1]) | st.integers(0, 2**64 - 1)),
+       queries=hnp.arrays(np.uint64, st.integers(0, 20), elements=st.integers(0, 2**64 - 1)),
+       members=hnp.arrays(np.uint64, st.integers(0, 8), elements=st.integers(0, 2**64 - 1)),
+       rows_per_bucket=st.integers(1, 64))
+def test_directory_ranges_are_searchsorted(table, queries, members, rows_per_bucket):
+    from dedupfilter.sketch import directory_ranges, table_directory
+
+    table = np.sort(table)
+    queries = np.concatenate([queries, table[::3]])
+    members = np.sort(np.concatenate([members, table[:2]]))
+    directory = table_directory(table, rows_per_bucket)
+    lo, hi, is_member = directory_ranges(queries, table, directory, members)
+    np.testing.assert_array_equal(lo, np.searchsorted(table, queries, side="left"))
+    np.testing.assert_array_equal(hi, np.searchsorted(table, queries, side="right"))
+    assert is_member.tolist() == [q in set(members.tolist()) for q in queries.tolist()]

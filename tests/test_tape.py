@@ -85,6 +85,13 @@ def test_kgrams_and_lookups_are_those_of_the_tokens(index):
     assert tape.kgrams.get("lo", 0, shingles.size).tolist() == lookup.lo.tolist()
     assert tape.kgrams.get("ignored", 0, shingles.size).tolist() == lookup.ignored.tolist()
     assert (lookup.hi > lookup.lo).any()  # the protected decoder is in the index
+    from dedupfilter.index.protected import DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH
+    from dedupfilter.sketch import usable_hits
+    usable, hit_q, hit_row, _ = usable_hits(lookup.lo, lookup.hi, informative_mask(stream, tape.k), lookup.ignored,
+                                            DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH, index.fp.doc)
+    assert tape.kgrams.get("usable", 0, shingles.size).tolist() == usable.tolist()
+    assert tape.hits.get("q", 0, tape.hits.end).tolist() == hit_q.tolist() and hit_q.size
+    assert tape.hits.get("row", 0, tape.hits.end).tolist() == hit_row.tolist()
 
 
 def markdown_answer() -> str:

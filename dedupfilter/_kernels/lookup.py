@@ -53,16 +53,10 @@ def hits_in_docs(lo, hi, max_hits, table_doc, docs):
 
 
 @jit
-def candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc, min_hits):
-    """A query's hits in the documents it may copy from, from its k-grams' lookups.
-
-    A k-gram is *usable* (evidence of copying) when it is informative, not
-    ignored, and found in at most ``distinctive_max`` places. Documents hit by
-    at least ``min_hits`` usable k-grams are the candidates; every hit of an
-    informative k-gram (usable or not, up to ``max_hits`` rows each) in a
-    candidate is returned. Returns (query index, table row) of those hits,
-    and the usable mask.
-    """
+def usable_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc):
+    """Which k-grams are *usable* (evidence of copying: informative, not ignored,
+    found in at most ``distinctive_max`` places), and their hits: (usable mask,
+    query index, table row, document) of every row of a usable k-gram."""
     m = lo.size
     usable = np.empty(m, np.bool_)
     n = 0
@@ -81,6 +75,16 @@ def candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits, tabl
                 hit_row[n] = row
                 hit_doc[n] = table_doc[row]
                 n += 1
+    return usable, hit_q, hit_row, hit_doc
+
+
+@jit
+def hits_of_candidates(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max_hits, table_doc, min_hits):
+    """From the usable k-grams' hits (``usable_hits``): the documents hit by at
+    least ``min_hits`` of them are the candidates, and every hit of an
+    informative k-gram (usable or not, up to ``max_hits`` rows each) in a
+    candidate is returned, as (query index, table row)."""
+    n = hit_doc.size
     docs = np.sort(hit_doc)
     candidates = np.empty(n, table_doc.dtype)
     n_candidates = 0
@@ -94,19 +98,29 @@ def candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits, tabl
             n_candidates += 1
         start = end
     candidates = candidates[:n_candidates]
+    q = np.empty(n, np.int64)
+    rows = np.empty(n, np.int64)
     if n_candidates == 0:
-        return hit_q[:0], hit_row[:0], usable
+        return q[:0], rows[:0]
     kept = 0
     for j in range(n):
         at = _first_at_least(candidates, hit_doc[j], 0, n_candidates)
         if at < n_candidates and candidates[at] == hit_doc[j]:
-            hit_q[kept] = hit_q[j]
-            hit_row[kept] = hit_row[j]
+            q[kept] = hit_q[j]
+            rows[kept] = hit_row[j]
             kept += 1
     common = np.flatnonzero(informative & ~usable)
     c_index, c_row = hits_in_docs(lo[common], hi[common], max_hits, table_doc, candidates)
-    q = np.concatenate((hit_q[:kept], common[c_index]))
-    rows = np.concatenate((hit_row[:kept], c_row))
+    return np.concatenate((q[:kept], common[c_index])), np.concatenate((rows[:kept], c_row))
+
+
+@jit
+def candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc, min_hits):
+    """A query's hits in the documents it may copy from, from its k-grams' lookups
+    (``usable_hits``, then ``hits_of_candidates``). Returns (query index, table row)
+    of those hits, and the usable mask."""
+    usable, hit_q, hit_row, hit_doc = usable_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc)
+    q, rows = hits_of_candidates(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max_hits, table_doc, min_hits)
     return q, rows, usable
 
 
@@ -168,3 +182,49 @@ def sorted_ranges(table, values, sample_rows, sample_values):
         lo[i] = start
         hi[i] = end
     return lo, hi
+
+
+@jit
+def table_directory(table, bits):
+    """For a sorted uint64 ``table``: ``directory[b]`` is the first row whose top
+    ``bits`` bits are >= b (b = 0 .. 2**bits), in one pass over the table."""
+    shift = np.uint64(64 - bits)
+    n_buckets = 1 << bits
+    directory = np.empty(n_buckets + 1, np.int64)
+    bucket = 0
+    directory[0] = 0
+    for row in range(table.size):
+        b = np.int64(table[row] >> shift)
+        while bucket < b:
+            bucket += 1
+            directory[bucket] = row
+    while bucket < n_buckets:
+        bucket += 1
+        directory[bucket] = table.size
+    return directory
+
+
+@jit
+def directory_ranges(table, values, directory, bits, ignored):
+    """``sorted_ranges`` through a ``table_directory``: each value's rows lie in its
+    bucket (rows that share its top bits), a few cache lines to bisect, where a
+    search of the whole table misses the cache at every level; and whether each
+    value is in the sorted ``ignored``."""
+    shift = np.uint64(64 - bits)
+    lo = np.empty(values.size, np.int64)
+    hi = np.empty(values.size, np.int64)
+    is_ignored = np.zeros(values.size, np.bool_)
+    for i in range(values.size):
+        value = values[i]
+        b = np.int64(value >> shift)
+        end_of_bucket = directory[b + 1]
+        start = _first_at_least(table, value, directory[b], end_of_bucket)
+        end = end_of_bucket
+        if start < end and value != np.uint64(0xFFFFFFFFFFFFFFFF):
+            end = _first_at_least(table, value + np.uint64(1), start, end_of_bucket)
+        lo[i] = start
+        hi[i] = end
+        if ignored.size:
+            at = _first_at_least(ignored, value, 0, ignored.size)
+            is_ignored[i] = at < ignored.size and ignored[at] == value
+    return lo, hi, is_ignored

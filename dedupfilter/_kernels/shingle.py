@@ -46,3 +46,23 @@ def shingle_hashes(hashes, backrefs, k, seed):
     for i in range(m):
         out[i] = _kgram(hashes, backrefs, i, kk, seed)
     return out
+
+
+@jit
+def informative(hashes, k):
+    """Per k-gram start: False when the k-gram's tokens repeat with period 1 or 2
+    (each token equals the one two before it); a stream shorter than k is one k-gram."""
+    n = hashes.shape[0]
+    m = n_shingles(n, k)
+    comparisons = min(k, n) - 2
+    out = np.ones(m, np.bool_)
+    if comparisons < 1:
+        return out
+    for s in range(m):
+        periodic = True
+        for j in range(s, s + comparisons):
+            if hashes[j + 2] != hashes[j]:
+                periodic = False
+                break
+        out[s] = not periodic
+    return out

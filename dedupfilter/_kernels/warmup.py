@@ -26,6 +26,7 @@ def warm_up() -> None:
     tokens.backrefs_by_key(u64, np.ones(8, np.bool_))
     backrefs = np.zeros(8, np.int32)
     shingles = shingle.shingle_hashes(u64, backrefs, 3, seed)
+    shingle.informative(u64, 3)
     winnow.winnow(shingles, 2)
     offsets = np.array([0, shingles.size], np.int64)
     for single, batch in ((minhash.minhash64, minhash.minhash64_batch),
@@ -42,9 +43,14 @@ def warm_up() -> None:
     table_doc = np.arange(8, dtype=np.uint32)
     for table in (u64, _read_only(u64)):  # an opened index's columns are read-only memory maps
         lookup.sorted_ranges(table, u64, *lookup.table_sample(table, 4))
+        directory = lookup.table_directory(table, 2)
+        for members in (u64[:2], _read_only(u64[:2])):
+            for d in (directory, _read_only(directory)):
+                lookup.directory_ranges(table, u64, d, 2, members)
     for table in (table_doc, _read_only(table_doc)):
         lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, table, np.arange(3, dtype=np.uint32))
         lookup.candidate_hits(i64[:4], i64[:4] + 2, np.ones(4, np.bool_), np.zeros(4, np.bool_), 64, 1024, table, 2)
+        lookup.usable_hits(i64[:4], i64[:4] + 2, np.ones(4, np.bool_), np.zeros(4, np.bool_), 64, 1024, table)
     unionfind.connected_components(8, i64[:4], i64[4:])
     verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])
     verify.signature_agreement(signatures, i64[:1], i64[:1])

@@ -26,8 +26,8 @@ from .._kernels.lsh import band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
-from ..sketch import (Sketch, candidate_hits, hits_in_ranges, passages_from_hits, shingle_hashes, sketch,
-                      table_ranges, table_sample)
+from ..sketch import (Sketch, candidate_hits, directory_ranges, hits_in_ranges, hits_of_candidates, passages_from_hits, shingle_hashes,
+                      sketch, table_directory)
 from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentence_keys, sentences
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
@@ -45,14 +45,15 @@ POLICY_GAP_UNIT = "changed tokens"
 
 @dataclass(frozen=True)
 class Lookup:
-    """Per query k-gram: its rows [lo, hi) in the fingerprint table; ignored (boilerplate or template)."""
+    """Per query k-gram: its rows [lo, hi) in the fingerprint table; ignored (boilerplate or template).
+    A caller that kept them (a stream's tape) may add the usable mask and the usable k-grams' hits
+    (query index, table row, document: ``sketch.usable_hits``)."""
 
     lo: np.ndarray
     hi: np.ndarray
     ignored: np.ndarray
-
-    def take(self, idx: np.ndarray) -> "Lookup":
-        return Lookup(self.lo[idx], self.hi[idx], self.ignored[idx])
+    usable: np.ndarray | None = None
+    hits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -215,12 +216,10 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return distinct(np.asarray(values, np.uint64))
 
 
-def _contains(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    if sorted_values.size == 0:
-        return np.zeros(queries.shape, bool)
-    idx = np.searchsorted(sorted_values, queries)
-    idx[idx == sorted_values.size] = 0
-    return sorted_values[idx] == queries
+def _fits(directory: np.ndarray, table: np.ndarray) -> bool:
+    """Whether a stored directory can be one of ``table`` (else it is made again)."""
+    n = directory.size - 1
+    return n >= 1 and n & (n - 1) == 0 and int(directory[0]) == 0 and int(directory[-1]) == table.size
 
 
 class ProtectedIndex:
@@ -229,7 +228,8 @@ class ProtectedIndex:
     def __init__(self, path: Path | None, settings: IndexSettings, policy: FilterPolicy, docs: _Docs,
                  signatures: np.ndarray, fingerprints: _Fingerprints, templates: np.ndarray,
                  ignored: np.ndarray | None = None, band_table: tuple[np.ndarray, np.ndarray] | None = None,
-                 manifest: dict | None = None, sentences: _SentenceKeys | None = None):
+                 manifest: dict | None = None, sentences: _SentenceKeys | None = None,
+                 directory: np.ndarray | None = None):
         self.path = path
         self.settings = settings
         self.policy = policy
@@ -241,7 +241,7 @@ class ProtectedIndex:
         self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
         self.manifest = manifest or {}
         self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
-        self._fp_sample = None
+        self._directory = directory if directory is not None and _fits(directory, self.fp.hash) else None
 
     # --- building ---------------------------------------------------------------------------
 
@@ -368,6 +368,8 @@ class ProtectedIndex:
             "signatures": pa.table({"signature": pa.FixedSizeListArray.from_arrays(sig_values, num_perm)}),
             "bands": pa.table({"key": self.band_keys.reshape(-1), "doc": self.band_docs.reshape(-1)}),
             "fingerprints": pa.table({f: getattr(self.fp, f) for f in _Fingerprints.FIELDS}),
+            "directory": pa.table({"row": self._directory if self._directory is not None
+                                   else table_directory(self.fp.hash)}),
             "ignored": pa.table({"hash": self.ignored}),
             "templates": pa.table({"hash": self.templates}),
         }
@@ -429,9 +431,12 @@ class ProtectedIndex:
             # queries then find candidates by k-grams only.
             sentences = (_SentenceKeys(column(tables["sentences"], "key"), column(tables["sentences"], "doc"))
                          if "sentences" in tables else None)
+            # Indexes written before the directory existed make it on first lookup.
+            directory = column(tables["directory"], "row") if "directory" in tables else None
         except (KeyError, ValueError, pa.ArrowException) as err:
             raise IndexError_(f"{path}: unexpected table layout ({err}); the index is corrupt") from None
-        return cls(path, settings, policy, docs, signatures, fp, templates, ignored, bands, manifest, sentences)
+        return cls(path, settings, policy, docs, signatures, fp, templates, ignored, bands, manifest, sentences,
+                   directory)
 
     # --- querying ---------------------------------------------------------------------------
 
@@ -514,9 +519,9 @@ class ProtectedIndex:
 
     def lookup(self, shingles: np.ndarray) -> Lookup:
         """Where each k-gram hash is in the fingerprint table, and whether it is ignored."""
-        if self._fp_sample is None:  # on first use: it reads a few thousand pages of the table
-            self._fp_sample = table_sample(self.fp.hash)
-        return Lookup(*table_ranges(shingles, self.fp.hash, self._fp_sample), _contains(self.ignored, shingles))
+        if self._directory is None:  # an index saved without one, or not saved: made on first use
+            self._directory = table_directory(self.fp.hash)
+        return Lookup(*directory_ranges(shingles, self.fp.hash, self._directory, self.ignored))
 
     def matches(self, query: Sketch, policy: FilterPolicy | None = None, *,
                 near_duplicates: bool = True, lookup: Lookup | None = None) -> list[Match]:
@@ -563,9 +568,14 @@ class ProtectedIndex:
         """
         shingle = self.settings.sketch.shingle
         k, min_span = shingle.k, shingle.guaranteed_match_tokens
-        hit_q, hit_row, usable = candidate_hits(lookup.lo, lookup.hi, query.informative, lookup.ignored,
-                                                DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH, self.fp.doc,
-                                                -(-min_span // k))
+        min_hits = -(-min_span // k)
+        if lookup.hits is None:
+            hit_q, hit_row, usable = candidate_hits(lookup.lo, lookup.hi, query.informative, lookup.ignored,
+                                                    DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH, self.fp.doc, min_hits)
+        else:
+            usable = lookup.usable
+            hit_q, hit_row = hits_of_candidates(*lookup.hits, lookup.lo, lookup.hi, query.informative, usable,
+                                                MAX_HITS_PER_HASH, self.fp.doc, min_hits)
         if hit_row.size == 0:
             return {}
         rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
