@@ -7,16 +7,20 @@ import numpy as np
 from . import jit
 
 
+MEMBERSHIP_FROM = 16  # candidate documents from which a membership array beats bisecting
+
+
 @jit
 def hits_in_docs(lo, hi, max_hits, table_doc, docs):
     """(query index, table row) of the rows [lo[i], min(hi[i], lo[i] + max_hits))
     whose document is in ``docs`` (sorted, distinct), in row order.
 
-    The table is sorted by hash, then document: the rows of one hash are in
-    document order. A long range is bisected once per candidate document; a
-    short one is merged with the candidates (the ranges of common k-grams hold
-    up to max_hits rows per query on a large index, for a few to a few
-    hundred candidate documents).
+    For many candidates (a long query on a large index: a few hundred), a
+    membership array over document numbers makes each row one lookup. For a
+    few (a stream's window), the rows of one hash being in document order (the
+    table is sorted by hash, then document), each candidate is bisected in a
+    long range and a short one is merged with the candidates. The ranges of
+    common k-grams hold up to max_hits rows each.
     """
     total = 0
     for i in range(lo.size):
@@ -26,6 +30,20 @@ def hits_in_docs(lo, hi, max_hits, table_doc, docs):
     if docs.size == 0:
         return q_index[:0], rows[:0]
     n = 0
+    if docs.size >= MEMBERSHIP_FROM:
+        n_member = np.int64(docs[docs.size - 1]) + 1
+        member = np.zeros(n_member, np.bool_)
+        for doc in docs:
+            member[doc] = True
+        for i in range(lo.size):
+            start = lo[i]
+            for row in range(start, start + max(min(hi[i] - start, max_hits), 0)):
+                doc = np.int64(table_doc[row])
+                if doc < n_member and member[doc]:
+                    q_index[n] = i
+                    rows[n] = row
+                    n += 1
+        return q_index[:n], rows[:n]
     for i in range(lo.size):
         start = lo[i]
         end = start + max(min(hi[i] - start, max_hits), 0)
