@@ -280,11 +280,13 @@ def cmd_query(args) -> int:
 def cmd_filter(args) -> int:
     import codecs
 
+    from ._kernels.warmup import warm_up
     from .filter import OutputFilter
     from .index import ProtectedIndex
 
     index = ProtectedIndex.open(args.index, verify=False)
     output_filter = OutputFilter(index, _index_policy(index, args), hold_back=args.hold_back, lang=args.lang)
+    warm_up()  # before the first delta: none of them waits for a compiled kernel to load
     session = output_filter.session()
     events = open(args.events, "a", encoding="utf-8") if args.events else sys.stderr
     # Invalid UTF-8 passes through byte for byte (as undecodable characters, like read_text).

@@ -23,6 +23,7 @@ from pathlib import Path
 from corpora import Document, pydoc_topics, python_functions, site_packages_python, stdlib_python
 from corpora.transforms import disguise
 
+from ._kernels.warmup import warm_up
 from .filter import OutputFilter
 from .index import ProtectedIndex, build_index
 from .index.sketching import default_workers
@@ -91,6 +92,7 @@ def model_deltas(text: str) -> list[str]:
 
 def stream_demo(index: ProtectedIndex, answer: str, show: bool) -> dict:
     """Stream ``answer`` through a redacting filter; print what a reader would see."""
+    warm_up()  # as a service does at start: no delta pays for loading a compiled kernel
     output_filter = OutputFilter(index, action="redact")
     session = output_filter.session()
     released, events, latencies = [], [], []

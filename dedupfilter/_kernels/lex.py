@@ -142,13 +142,8 @@ def lexemes(data, hash_comments, ops, op_offsets):
             while j < n and _is_space(data[j]):
                 j += 1
             kind = WS
-        elif hash_comments and c == 35:
+        elif (c == 35 if hash_comments else c == 47 and i + 1 < n and data[i + 1] == 47):  # a line comment
             j = i + 1
-            while j < n and data[j] != 10:
-                j += 1
-            kind = COMMENT
-        elif not hash_comments and c == 47 and i + 1 < n and data[i + 1] == 47:
-            j = i + 2
             while j < n and data[j] != 10:
                 j += 1
             kind = COMMENT

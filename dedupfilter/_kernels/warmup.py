@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import hashing, lookup, lsh, minhash, passages, sets, shingle, tokenize, tokens, unionfind, verify, winnow
+from . import hashing, lex, lookup, lsh, minhash, passages, sets, shingle, tokenize, tokens, unionfind, verify, winnow
 
 
 def warm_up() -> None:
@@ -50,7 +50,15 @@ def warm_up() -> None:
     for table in (table_doc, _read_only(table_doc)):
         lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, table, np.arange(3, dtype=np.uint32))
         lookup.candidate_hits(i64[:4], i64[:4] + 2, np.ones(4, np.bool_), np.zeros(4, np.bool_), 64, 1024, table, 2)
-        lookup.usable_hits(i64[:4], i64[:4] + 2, np.ones(4, np.bool_), np.zeros(4, np.bool_), 64, 1024, table)
+        usable, hit_q, hit_row, hit_doc = lookup.usable_hits(i64[:4], i64[:4] + 2, np.ones(4, np.bool_),
+                                                             np.zeros(4, np.bool_), 64, 1024, table)
+        for flags in (usable, _read_only(usable)):  # a stream's tape hands over read-only views
+            lookup.hits_of_candidates(hit_q, hit_row, hit_doc, i64[:4], i64[:4] + 2, np.ones(4, np.bool_), flags,
+                                      1024, table, 2)
+    ops, op_offsets = lex.operator_table()
+    for hash_comments in (True, False):
+        lex.lexemes(u8, hash_comments, ops, op_offsets)
+        lex.code_tokens(u8, hash_comments, ops, op_offsets, u64, seed, seed, seed, seed)
     unionfind.connected_components(8, i64[:4], i64[4:])
     verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])
     verify.signature_agreement(signatures, i64[:1], i64[:1])
