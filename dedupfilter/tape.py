@@ -18,8 +18,9 @@ and lookup of a window.
 - Markdown: prose, and each fenced block's body as code in the language its
   fence names. A block whose fence names no known language is held until
   ``UNTAGGED_HOLD`` characters of it have come (or it closes), then read in the
-  language ``mixed.block_language`` finds for those characters. A line in a block that
-  may still become its closing fence is held until it is complete.
+  language ``mixed.block_language`` finds for those characters. Only the
+  closing fence ends a block (a body line that starts like a fence is code);
+  a last line that may still become it is held until it is complete.
 
 Tokens and k-grams depend on where readings happen only through the rules
 above; a stream filter reads at checkpoints that depend on the text alone, so
@@ -97,7 +98,7 @@ class TokenTape:
         self.hits = _Columns(q=np.int64, row=np.int64, doc=np.int64)  # of usable k-grams, by k-gram
         self.tokens.base = self.tokens.end = 0
         self._segment_start = 0  # first token of the current code segment (names link within it)
-        self._line_start = start  # start of the line ``stable`` is in
+        self._line_start = start  # where the next fence line may begin: the start of the line being read
         self._block: str | None = mode if mode in LANGUAGES else None  # the language code is read in
         self._closing: re.Pattern | None = None  # the open block's closing fence
         self._untagged: tuple[int, str] | None = None  # an untagged block's (body start, info string)
@@ -124,33 +125,39 @@ class TokenTape:
         """Read on from ``stable`` towards ``p``; False when nothing more can be read yet."""
         if self._untagged is not None:
             return self._read_untagged(text, at, p)
+        lines_from, end = self._lines_from(text, at), p - at
         if self._block is None:  # prose, up to the end of the next opening fence line
-            m = _FENCE.search(text, max(self._line_start, at) - at, p - at)
-            end = at + m.end() if m else p
-            self._read(text, at, end, TEXT, final=m is not None)
-            self._note_lines(text, at, end)
+            m = _FENCE.search(text, lines_from, end) if lines_from <= end else None
+            stop = at + m.end() if m else p
+            self._read(text, at, stop, TEXT, final=m is not None)
+            self._note_lines(text, at, stop)
             if m:
                 self._open_block(m)
             return m is not None
-        # A block: code up to the next line that may be its closing fence.
-        m = _MAY_BE_FENCE.search(text, self.stable - at, p - at)
-        if m is None:
-            self._read(text, at, p, self._block, final=False)
-            self._note_lines(text, at, p)
-            return False
-        line = at + m.start()
-        self._read(text, at, line, self._block, final=True)
-        self._line_start = line
-        newline = text.find("\n", line - at, p - at)
-        if newline < 0:
-            return False  # held: the line may still become the closing fence
-        end = at + newline + 1
-        if self._closing.match(text, line - at, newline):
-            self._close_block()
-        else:
-            self._read(text, at, end, self._block, final=True)
-        self._line_start = end
-        return True
+        # A block: read up to its closing fence line; a last line that may still become it is held.
+        for m in _MAY_BE_FENCE.finditer(text, lines_from, end) if lines_from <= end else ():
+            line = at + m.start()
+            newline = text.find("\n", m.start(), end)
+            if newline < 0:
+                self._read(text, at, line, self._block, final=False)
+                self._note_lines(text, at, line)
+                return False
+            if self._closing.match(text, m.start(), newline):
+                self._read(text, at, line, self._block, final=True)
+                self._close_block()
+                self._line_start = at + newline + 1  # the closing line is read as prose, and opens nothing
+                return True
+        self._read(text, at, p, self._block, final=False)
+        self._note_lines(text, at, p)
+        return False
+
+    def _lines_from(self, text: str, at: int) -> int:
+        """Where fence lines may begin in ``text``: at the start of the line being read, or,
+        when ``text`` begins inside that line (a long line), at the next line start."""
+        if self._line_start >= at:
+            return self._line_start - at
+        newline = text.find("\n")
+        return newline + 1 if newline >= 0 else len(text) + 1
 
     def _note_lines(self, text: str, at: int, end: int) -> None:
         newline = text.rfind("\n", max(self._line_start, at) - at, end - at)

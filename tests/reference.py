@@ -175,11 +175,13 @@ _STRING = (rb"(?:[rRbBuUfFL]{1,2}|u8)?"
            rb"|\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|`(?:[^`\\]|\\.)*`?)")
 
 
-def lexemes(data: bytes, hash_comments: bool) -> list[tuple[int, int, int]]:
-    """(kind, start, end) of every lexeme, as one regular expression: kinds WS, COMMENT, STR, NUM, WORD, OP."""
+def lexemes(data: bytes, hash_comments: bool, signed_exponents: bool = False) -> list[tuple[int, int, int]]:
+    """(kind, start, end) of every lexeme, as one regular expression: kinds WS, COMMENT, STR, NUM, WORD, OP.
+    (Without ``signed_exponents``, ``[eE][+-]`` never applies: a word character takes the e first.)"""
     comment = rb"\#[^\n]*" if hash_comments else rb"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)"
+    number = rb"\.?\d(?:[eE][+-]\d|[\w.])*" if signed_exponents else rb"\.?\d(?:[\w.]|[eE][+-])*"
     pattern = re.compile(rb"(?P<ws>\s+)|(?P<comment>" + comment + rb")|(?P<str>" + _STRING + rb")"
-                         rb"|(?P<num>\.?\d(?:[\w.]|[eE][+-])*)|(?P<word>[A-Za-z_$\x80-\xff][\w$\x80-\xff]*)"
+                         rb"|(?P<num>" + number + rb")|(?P<word>[A-Za-z_$\x80-\xff][\w$\x80-\xff]*)"
                          rb"|(?P<op>" + _OPERATORS + rb"|.)", re.DOTALL)
     kinds = {"ws": 0, "comment": 1, "str": 2, "num": 3, "word": 4, "op": 5}
     return [(kinds[m.lastgroup], m.start(), m.end()) for m in pattern.finditer(data)]

@@ -25,10 +25,34 @@ LEXEME_BYTES = st.binary(max_size=120).map(bytes) | st.lists(
 
 
 @settings(max_examples=400, deadline=None)
-@given(data=LEXEME_BYTES, hash_comments=st.booleans())
-def test_lexemes_match_the_regular_expression(data, hash_comments):
-    kinds, starts, ends = lexemes(np.frombuffer(data, np.uint8), hash_comments, *operator_table())
-    assert list(zip(kinds.tolist(), starts.tolist(), ends.tolist())) == reference.lexemes(data, hash_comments)
+@given(data=LEXEME_BYTES, hash_comments=st.booleans(), signed_exponents=st.booleans())
+def test_lexemes_match_the_regular_expression(data, hash_comments, signed_exponents):
+    kinds, starts, ends = lexemes(np.frombuffer(data, np.uint8), hash_comments, *operator_table(), signed_exponents)
+    assert list(zip(kinds.tolist(), starts.tolist(), ends.tolist())) == reference.lexemes(data, hash_comments,
+                                                                                          signed_exponents)
+
+
+def test_streams_lex_signed_exponents_as_the_grammars_do():
+    text = "x = 1e-5 + 2.5E+10 - 3e5\n"
+    stream = lex_code(text, "python")[0]
+    assert [text[s:e] for s, e in zip(stream.starts.tolist(), stream.ends.tolist())] == \
+        ["x", "=", "1e-5", "+", "2.5E+10", "-", "3e5"]
+    assert [text[s:e] for s, e in zip(stream.starts.tolist(), stream.ends.tolist())] == \
+        [text[n.start_byte:n.end_byte] for n in _leaves_of(text)]
+
+
+def _leaves_of(text: str):
+    from dedupfilter.normalize.languages import parser_for
+
+    tree, out = parser_for("python").parse(text.encode()), []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.child_count == 0 or node.type in ("float", "integer"):
+            out.append(node)
+        else:
+            stack.extend(reversed(node.children))
+    return [n for n in out if n.end_byte > n.start_byte]
 
 
 @pytest.mark.parametrize("name", ["json/decoder.py", "argparse.py", "asyncio/base_events.py"])

@@ -141,3 +141,34 @@ def test_a_line_that_may_close_the_block_is_held_until_complete(index):
 
 def _shifted(stream, offset: int) -> list[tuple[int, int, int]]:
     return list(zip(stream.hashes.tolist(), (stream.starts + offset).tolist(), (stream.ends + offset).tolist()))
+
+
+@pytest.mark.parametrize("text, cuts", [
+    ("```python\nx = 1\n  ```\nnow prose\n", [17]),  # cut inside the closing fence's indentation
+    ("```javascript\nconst q = `\nSELECT a\n`;\nf(q)\n```\nDone.\n", []),  # a body line starting with `
+    ("```python\ns = \'\'\'\n~x\n`y`\n\'\'\'\nz = s\n```\nDone.\n", [20, 23]),  # ~ and ` lines in a docstring
+])
+def test_fence_like_lines_in_a_block_split_nothing(index, text, cuts):
+    """Only the closing fence ends a block: a body line that starts like a fence is code like any
+    other, wherever the pieces end (a piece may end inside the closing fence's indentation)."""
+    expected, pos = [], 0
+    for start, end, info in code_blocks(text):
+        expected += _shifted(normalize_text(text[pos:start]), pos) + _shifted(lex_code(text[start:end], info)[0], start)
+        pos = end
+    expected += _shifted(normalize_text(text[pos:]), pos)
+    assert tokens_of(read_in_pieces(index, "markdown", text, cuts)) == expected
+
+
+@pytest.mark.parametrize("text, first", [
+    ("```js\nq = `a\nb`;\nf(q)\n```\n", 12),  # kept text begins inside a body line
+    ("see ```js\nnot code\n", 4),  # kept text begins inside a prose line, before a fence-like run
+])
+def test_text_kept_from_inside_a_line_finds_no_line_start_there(index, text, first):
+    """A filter keeps the output from a point inside a line when lines are long: the tape must not
+    take the start of the kept text for a line start (a fence there would be no fence)."""
+    tape = TokenTape(index, "markdown")
+    tape.advance(text, 0, first)
+    at = tape.keep_from
+    tape.advance(text[at:], at, len(text))
+    whole = read_in_pieces(index, "markdown", text, [])
+    assert tokens_of(tape) == tokens_of(whole)

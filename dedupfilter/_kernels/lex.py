@@ -124,10 +124,12 @@ def _operator_end(data, i, n, ops, op_offsets):
 
 
 @jit
-def lexemes(data, hash_comments, ops, op_offsets):
+def lexemes(data, hash_comments, ops, op_offsets, signed_exponents=False):
     """(kind, start, end) of every lexeme of ``data`` (uint8), white space and
     comments included; ``hash_comments``: comments run from # (Python), else
-    from // or /* (to */ or the end)."""
+    from // or /* (to */ or the end); ``signed_exponents``: a number goes on
+    through ``e-5`` / ``E+5`` as the grammars read it (the lexer of unparsed
+    code in indexes splits ``1e-5`` in three, and keeps doing so)."""
     n = data.size
     kinds = np.empty(n, np.int64)
     starts = np.empty(n, np.int64)
@@ -160,8 +162,16 @@ def lexemes(data, hash_comments, ops, op_offsets):
                 kind = STR
             elif _is_digit(c) or (c == 46 and i + 1 < n and _is_digit(data[i + 1])):
                 j = i + 2 if c == 46 else i + 1
-                while j < n and (_is_word(data[j]) and data[j] < 128 and data[j] != 36 or data[j] == 46):
-                    j += 1
+                while j < n:
+                    d = data[j]
+                    if (signed_exponents and (d == 101 or d == 69) and j + 2 < n and (data[j + 1] == 43 or
+                                                                                   data[j + 1] == 45)
+                            and _is_digit(data[j + 2])):
+                        j += 3
+                    elif _is_word(d) and d < 128 and d != 36 or d == 46:
+                        j += 1
+                    else:
+                        break
                 kind = NUM
             elif _is_word_start(c):
                 j = i + 1
@@ -180,7 +190,8 @@ def lexemes(data, hash_comments, ops, op_offsets):
 
 @jit
 def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_hash, str_hash, num_hash):
-    """Tokens of ``data`` as normalized code: (hashes, names, starts, ends, open_at).
+    """Tokens of ``data`` as normalized code, numbers with signed exponents whole:
+    (hashes, names, starts, ends, open_at).
 
     Comments and white space make no token; strings hash as ``str_hash``,
     numbers as ``num_hash``; a word whose xxh64 is in ``keyword_hashes``
@@ -190,7 +201,7 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
     lexemes ends (they may go on: a word, a string or comment, ``=`` then
     ``=``), else ``data.size``.
     """
-    kinds, starts, ends = lexemes(data, hash_comments, ops, op_offsets)
+    kinds, starts, ends = lexemes(data, hash_comments, ops, op_offsets, True)
     m = kinds.size
     hashes = np.empty(m, np.uint64)
     names = np.zeros(m, np.uint64)
