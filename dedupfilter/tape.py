@@ -96,10 +96,9 @@ class TokenTape:
         self.kgrams = _Columns(shingle=np.uint64, informative=np.bool_, lo=np.int64, hi=np.int64,
                                ignored=np.bool_, usable=np.bool_)
         self.hits = _Columns(q=np.int64, row=np.int64, doc=np.int64)  # of usable k-grams, by k-gram
-        self.tokens.base = self.tokens.end = 0
         self._segment_start = 0  # first token of the current code segment (names link within it)
         self._line_start = start  # where the next fence line may begin: the start of the line being read
-        self._block: str | None = mode if mode in LANGUAGES else None  # the language code is read in
+        self._block: str | None = None  # Markdown: the language of the block being read ("text" too)
         self._closing: re.Pattern | None = None  # the open block's closing fence
         self._untagged: tuple[int, str] | None = None  # an untagged block's (body start, info string)
 
@@ -108,13 +107,11 @@ class TokenTape:
     def advance(self, text: str, at: int, p: int) -> None:
         """Read the output up to offset ``p``; ``text`` holds it from offset ``at`` on
         (from ``keep_from`` at least)."""
-        if self.mode == TEXT:
-            self._read(text, at, p, TEXT, final=False)
-        elif self.mode != MARKDOWN:
+        if self.mode != MARKDOWN:
             self._read(text, at, p, self.mode, final=False)
-        else:
-            while self.stable < p and self._markdown_step(text, at, p):
-                pass
+            return
+        while self.stable < p and self._markdown_step(text, at, p):
+            pass
 
     @property
     def keep_from(self) -> int:
