@@ -26,8 +26,8 @@ from .._kernels.lsh import band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
-from ..sketch import (Sketch, candidate_hits, directory_ranges, hits_in_ranges, hits_of_candidates, passages_from_hits, shingle_hashes,
-                      sketch, table_directory)
+from ..sketch import (Sketch, candidate_hits, directory_ranges, hits_of_candidates, passages_from_hits,
+                      shingle_hashes, sketch, table_directory, usable_hits)
 from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentence_keys, sentences
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
@@ -488,11 +488,10 @@ class ProtectedIndex:
         common = hi - lo > self.settings.df_cutoff(len(self))  # word pairs of boilerplate sentences
         key_docs = np.concatenate([self.sentences.doc[a:b] for a, b in zip(lo[~common], hi[~common])]
                                   + [np.empty(0, np.uint32)]).astype(np.int64)
-        usable = query.informative & ~lookup.ignored & (lookup.hi - lookup.lo <= DISTINCTIVE_MAX_HITS)
-        q_usable = np.flatnonzero(usable)
-        _, hit_row = hits_in_ranges(lookup.lo[q_usable], lookup.hi[q_usable], MAX_HITS_PER_HASH)
+        *_, hit_doc = usable_hits(lookup.lo, lookup.hi, query.informative, lookup.ignored, DISTINCTIVE_MAX_HITS,
+                                  MAX_HITS_PER_HASH, self.fp.doc)
         ranked = []
-        for docs in (key_docs, self.fp.doc[hit_row].astype(np.int64)):
+        for docs in (key_docs, hit_doc):
             distinct_docs, n_hits = distinct_counts(docs)
             ranked += distinct_docs[np.argsort(-n_hits, kind="stable")].tolist()
         return list(dict.fromkeys(ranked))[:top]
