@@ -265,7 +265,8 @@ def lex_code(text: str, lang: str) -> tuple[TokenStream, np.ndarray, int]:
     used as keywords, and a few constructs (C++ include paths, Rust tuple
     fields) split differently: 98.6-100% of the k-grams of standard-library
     modules are the parse's (tests/test_lex.py), 98.9% (C) to 100% (Go) of
-    those of held-out chunks of the 1M-document benchmark corpus. Also returns each token's name hash (its text's hash for
+    those of held-out chunks of the 1M-document benchmark corpus
+    (bench/stream_bench.py). Also returns each token's name hash (its text's hash for
     identifiers, 0 for other tokens), so a caller lexing a stream piece by
     piece can link a name to its last occurrence in an earlier piece.
     """
