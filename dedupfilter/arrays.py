@@ -28,12 +28,6 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return ordered[_run_starts(ordered)]
 
 
-def distinct_index(values: np.ndarray) -> np.ndarray:
-    """Indices of one occurrence of each distinct value, in sorted order of the values."""
-    order = np.argsort(values, kind="stable")
-    return order[_run_starts(values[order])]
-
-
 def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values, sorted, and how often each occurs."""
     ordered = np.sort(values)
