@@ -287,35 +287,45 @@ class StreamSession:
     # --- judging ---------------------------------------------------------------------------
 
     def _judge(self, p: int) -> list[StreamItem]:
+        """Match the window ending at checkpoint ``p``. A window is judged by its passages
+        (``ProtectedIndex.passages``; no near-duplicate test: a window is no whole
+        document); a Verdict, with spans and line numbers, is made only for an event."""
         f = self.filter
         policy = f.policy
         line = self._window_start()
         lang = self._window_language(p)
-        newlines = np.fromiter((next_line.start - 1 for next_line in islice(self._lines, 1, None)), np.int64)
-        found, primary = [], None
+        windows = []
         for mode, judged_as in self._readings(lang):
             tape = self._tapes.get(mode)
             if tape is None:
                 tape = self._tapes[mode] = TokenTape(f.index, mode, line.start)
             tape.advance(self._tail, self._tail_at, p)
             tape.drop_before(line.start)
-            sk, lookup = tape.tail(line.start, judged_as, newlines)
-            found += f.index.matches(sk, policy, near_duplicates=False, lookup=lookup)
-            primary = primary or sk
-        matches = [_shifted(m, line.number - 1, line.start) for m in best_per_document(found)]
+            windows.append(tape.tail(line.start, judged_as))
+        readings = [f.index.passages(sk, lookup, policy) for sk, lookup in windows]
         out: list[StreamItem] = []
-        if any(_flags(m, policy) for m in matches):
-            verdict = decide(matches, policy)
-            ranges = [(s.query_start, s.query_end, m.doc_id) for m in matches if _flags(m, policy) for s in m.spans]
+        flagged = _flagged_passages(readings, policy.min_match_tokens)
+        if flagged.size:
+            ids = f.index.docs.ids
+            ranges = [(start, end, ids[doc]) for doc, start, end, _ in flagged.tolist()]
             if policy.action == "block":
                 self.stopped = True
-                self.verdict = verdict
+                self.verdict = self._window_verdict(windows, np.unique(flagged[:, 0]), line)
                 self._note_leaks(ranges)
-                return [FilterEvent("block", p, verdict, self._leaks())]
+                return [FilterEvent("block", p, self.verdict, self._leaks())]
             if self._redact(ranges):
-                out.append(FilterEvent(policy.action, p, verdict))
-        out += self._release(self._release_point(primary.tokens.starts, matches, p))
+                out.append(FilterEvent(policy.action, p, self._window_verdict(windows, np.unique(flagged[:, 0]), line)))
+        out += self._release(self._release_point(windows[0][0].tokens.starts, np.concatenate(readings), p))
         return out
+
+    def _window_verdict(self, windows: list, docs: np.ndarray, line: _Line) -> Verdict:
+        """The Verdict of a window on the documents it flags, with line numbers into the output."""
+        f = self.filter
+        newlines = np.fromiter((next_line.start - 1 for next_line in islice(self._lines, 1, None)), np.int64)
+        found = [m for sk, lookup in windows
+                 for m in f.index.matches(replace(sk, newlines=newlines), f.policy, near_duplicates=False,
+                                          lookup=lookup, docs=docs)]
+        return decide([_shifted(m, line.number - 1) for m in best_per_document(found)], f.policy)
 
     def _readings(self, lang: str) -> list[tuple[str, str]]:
         """(tape mode, language judged as) for a window judged in ``lang``. An output of
@@ -356,10 +366,10 @@ class StreamSession:
                     break  # one parse per checkpoint
         return self._detected[1]
 
-    def _release_point(self, token_starts: np.ndarray, matches: list[Match], p: int) -> int:
+    def _release_point(self, token_starts: np.ndarray, passages: np.ndarray, p: int) -> int:
         """``hold_back`` tokens before the checkpoint, and never past the start of a
-        suspect passage: one too short to flag yet that may still grow (it ends
-        within a passage's reach of the checkpoint)."""
+        suspect passage (rows of ``ProtectedIndex.passages``): one too short to flag
+        yet that may still grow (it ends within a passage's reach of the checkpoint)."""
         hold_back = self.filter.hold_back
         if hold_back == 0:
             return p
@@ -369,8 +379,9 @@ class StreamSession:
         shingle = self.filter.index.settings.sketch.shingle
         reach = passage_reach(shingle.k, self.filter.policy.gap, shingle.window)
         still_open = int(token_starts[max(0, token_starts.size - reach)])
-        for s in (s for m in matches for s in m.spans if s.query_end >= still_open):
-            r = min(r, s.query_start)
+        open_starts = passages[passages[:, 2] >= still_open, 1]
+        if open_starts.size:
+            r = min(r, int(open_starts.min()))
         return max(self._released, r)
 
     def _redact(self, ranges: list[tuple[int, int, str]]) -> bool:
@@ -426,14 +437,34 @@ class StreamSession:
         return [text] if text else []
 
 
+def _flagged_passages(readings: list[np.ndarray], min_tokens: int) -> np.ndarray:
+    """The passages (rows of ``ProtectedIndex.passages``, one array per reading of the
+    window) of the documents that have one of ``min_tokens`` or more, each document's
+    from the reading that matched it best (as ``best_per_document`` keeps one match)."""
+    best: dict[int, tuple[int, int]] = {}  # doc -> (longest passage, reading)
+    for r, rows in enumerate(readings):
+        for doc, longest in _longest_per_doc(rows[rows[:, 3] >= min_tokens]):
+            if doc not in best or longest > best[doc][0]:
+                best[doc] = (longest, r)
+    if not best:
+        return np.empty((0, 4), np.int64)
+    return np.concatenate([rows[rows[:, 0] == doc] for doc, (_, r) in best.items() for rows in (readings[r],)])
+
+
+def _longest_per_doc(rows: np.ndarray) -> list[tuple[int, int]]:
+    out: dict[int, int] = {}
+    for doc, tokens in rows[:, [0, 3]].tolist():
+        out[doc] = max(out.get(doc, 0), tokens)
+    return list(out.items())
+
+
 def _flags(m: Match, policy: FilterPolicy) -> bool:
     return m.longest_span >= policy.min_match_tokens or m.jaccard >= policy.jaccard_threshold
 
 
-def _shifted(m: Match, lines: int, floor: int) -> Match:
+def _shifted(m: Match, lines: int) -> Match:
     """A window's match with line numbers into the whole output (offsets already are)."""
-    spans = tuple(replace(s, query_start=max(floor, s.query_start),
-                          query_lines=(s.query_lines[0] + lines, s.query_lines[1] + lines))
+    spans = tuple(replace(s, query_lines=(s.query_lines[0] + lines, s.query_lines[1] + lines))
                   for s in m.spans)
     return replace(m, spans=spans)
 

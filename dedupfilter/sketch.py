@@ -19,7 +19,7 @@ from ._kernels import lookup as _lookup
 from ._kernels import minhash as _minhash
 from ._kernels import shingle as _shingle
 from .arrays import distinct, lex_order
-from ._kernels.passages import passages_of_hits
+from ._kernels import passages as _passages
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
 from .normalize import TEXT, TokenStream, normalize
@@ -251,42 +251,14 @@ def hits_in_ranges(lo: np.ndarray, hi: np.ndarray, max_hits: int = 1024) -> tupl
     return q_index, rows.astype(np.int64)
 
 
-def hits_in_docs(lo: np.ndarray, hi: np.ndarray, table_doc: np.ndarray, docs: np.ndarray,
-                 max_hits: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """``hits_in_ranges`` keeping only rows whose ``table_doc`` is in ``docs`` (sorted, distinct)."""
-    return _lookup.hits_in_docs(np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
-                                int(max_hits), table_doc, np.ascontiguousarray(docs, table_doc.dtype))
-
-
-def candidate_hits(lo: np.ndarray, hi: np.ndarray, informative: np.ndarray, ignored: np.ndarray,
-                   distinctive_max: int, max_hits: int, table_doc: np.ndarray, min_hits: int
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(query index, table row) of a query's hits in the documents it may copy from,
-    and which of its k-grams are evidence (see ``_kernels.lookup.candidate_hits``)."""
-    return _lookup.candidate_hits(np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
-                                  np.ascontiguousarray(informative, np.bool_), np.ascontiguousarray(ignored, np.bool_),
-                                  int(distinctive_max), int(max_hits), table_doc, int(min_hits))
-
-
 def usable_hits(lo: np.ndarray, hi: np.ndarray, informative: np.ndarray, ignored: np.ndarray,
                 distinctive_max: int, max_hits: int, table_doc: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(usable mask, query index, table row, document) of the hits of a query's usable
-    k-grams: the first half of ``candidate_hits``, for a caller that keeps them."""
+    k-grams (see ``_kernels.lookup.usable_hits``): what ``candidate_passages`` starts from."""
     return _lookup.usable_hits(np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
                                np.ascontiguousarray(informative, np.bool_), np.ascontiguousarray(ignored, np.bool_),
                                int(distinctive_max), int(max_hits), table_doc)
-
-
-def hits_of_candidates(hit_q: np.ndarray, hit_row: np.ndarray, hit_doc: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                       informative: np.ndarray, usable: np.ndarray, max_hits: int, table_doc: np.ndarray,
-                       min_hits: int) -> tuple[np.ndarray, np.ndarray]:
-    """The second half of ``candidate_hits``, from kept ``usable_hits``."""
-    return _lookup.hits_of_candidates(
-        np.ascontiguousarray(hit_q, np.int64), np.ascontiguousarray(hit_row, np.int64),
-        np.ascontiguousarray(hit_doc, np.int64), np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
-        np.ascontiguousarray(informative, np.bool_), np.ascontiguousarray(usable, np.bool_), int(max_hits), table_doc,
-        int(min_hits))
 
 
 def lookup_hits(q_hashes: np.ndarray, table_hashes: np.ndarray, max_hits: int = 1024
@@ -328,14 +300,38 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
     diagonal (words substituted one for one) count as evidence too.
     """
     evidence = np.ones(q_shingles.size, bool) if evidence is None else evidence
-    n_q_tokens = q_shingles.size + k - 1 if q_shingles.size > 1 else q_shingles.size
+    n_q_tokens = _n_query_tokens(q_shingles.size, k)
     order = lex_order(hit_doc, hit_q, hit_d)
     doc, q, d = (np.ascontiguousarray(a[order], np.int64) for a in (hit_doc, hit_q, hit_d))
     by_diagonal = lex_order(doc, d - q)
-    rows, kept = passages_of_hits(doc, q, d, by_diagonal, np.ascontiguousarray(q_shingles),
-                                  np.ascontiguousarray(evidence, np.bool_), k, passage_reach(k, gap, spacing), gap,
-                                  max(n_q_tokens, 1), min_tokens, bridge_substitutions)
+    rows, kept = _passages.passages_of_hits(doc, q, d, by_diagonal, np.ascontiguousarray(q_shingles),
+                                            np.ascontiguousarray(evidence, np.bool_), k,
+                                            passage_reach(k, gap, spacing), gap, max(n_q_tokens, 1), min_tokens,
+                                            bridge_substitutions)
     return rows, order[kept]
+
+
+def candidate_passages(hit_q: np.ndarray, hit_row: np.ndarray, hit_doc: np.ndarray, lo: np.ndarray,
+                       hi: np.ndarray, informative: np.ndarray, usable: np.ndarray, max_hits: int,
+                       table_doc: np.ndarray, table_pos: np.ndarray, min_hits: int, q_shingles: np.ndarray, k: int,
+                       gap: int, min_tokens: int, spacing: int, bridge_substitutions: bool
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Passages of a query against a fingerprint table (``table_doc``, ``table_pos``
+    sorted by hash, then document), from its ``usable_hits`` and lookups (``lo``,
+    ``hi``): in the documents its usable k-grams hit ``min_hits`` times or more, every
+    hit of an informative k-gram (up to ``max_hits`` rows each) joins passages, and
+    the usable ones are the evidence (see ``passages_from_hits``). Returns the rows of
+    ``passages_from_hits`` and the table row of each hit their first/last index."""
+    return _passages.candidate_passages(
+        np.ascontiguousarray(hit_q, np.int64), np.ascontiguousarray(hit_row, np.int64),
+        np.ascontiguousarray(hit_doc, np.int64), np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
+        np.ascontiguousarray(informative, np.bool_), np.ascontiguousarray(usable, np.bool_), int(max_hits), table_doc,
+        table_pos, int(min_hits), np.ascontiguousarray(q_shingles), int(k), passage_reach(k, gap, spacing), int(gap),
+        max(_n_query_tokens(q_shingles.size, k), 1), int(min_tokens), bool(bridge_substitutions))
+
+
+def _n_query_tokens(n_shingles: int, k: int) -> int:
+    return n_shingles + k - 1 if n_shingles > 1 else n_shingles
 
 
 def compare(a: Sketch, b: Sketch, gap: int = 8) -> Comparison:

@@ -45,6 +45,8 @@ from .normalize.tokens import TokenStream
 
 UNTAGGED_HOLD = 256  # characters of a block with no known language read before its language is chosen
 _MAY_BE_FENCE = re.compile(r"^[ \t]{0,3}[`~]", re.MULTILINE)
+_EMPTY_U64 = np.empty(0, np.uint64)
+_EMPTY_I64 = np.empty(0, np.int64)
 
 
 class _Columns:
@@ -258,10 +260,11 @@ class TokenTape:
         starts = self.tokens.get("start", self.tokens.base, self.tokens.end)
         return self.tokens.base + int(np.searchsorted(starts, offset))
 
-    def tail(self, offset: int, lang: str, newlines: np.ndarray):
-        """(Sketch, Lookup) of the tokens from ``offset`` on, for ``index.matches``: the
-        k-grams, their informative flags and lookups as read; no fingerprints and
-        no signature (a tail is matched by its passages, not as a whole)."""
+    def tail(self, offset: int, lang: str, newlines: np.ndarray = _EMPTY_I64):
+        """(Sketch, Lookup) of the tokens from ``offset`` on, for ``index.passages`` and
+        ``index.matches``: the k-grams, their informative flags and lookups as read; no
+        fingerprints and no signature (a tail is matched by its passages, not as a
+        whole). ``newlines`` (offsets of the text's "\\n") give spans their line numbers."""
 
         t0, n = self.first_token_at(offset), self.tokens.end
         m = max(0, n - self.k + 1 - t0) if n - t0 >= self.k else 0
@@ -287,8 +290,6 @@ class TokenTape:
         self.hits.drop_before(self._first_hit_at(t))
 
 
-_EMPTY_U64 = np.empty(0, np.uint64)
-_EMPTY_I64 = np.empty(0, np.int64)
 
 
 def _no_signature(config: SketchConfig) -> np.ndarray:

@@ -147,13 +147,6 @@ def jaccard(a, b) -> float:
     return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
 
 
-def hits_in_docs(lo, hi, max_hits: int, table_doc, docs) -> list[tuple[int, int]]:
-    """(query index, row) of each range's first max_hits rows whose document is in docs."""
-    wanted = set(int(d) for d in docs)
-    return [(i, row) for i in range(len(lo)) for row in range(lo[i], min(hi[i], lo[i] + max_hits))
-            if int(table_doc[row]) in wanted]
-
-
 def candidate_hits(lo, hi, informative, ignored, distinctive_max: int, max_hits: int, table_doc, min_hits: int
                    ) -> tuple[set[tuple[int, int]], list[bool]]:
     """Hits of informative k-grams in the documents at least min_hits usable k-grams hit."""

@@ -183,7 +183,7 @@ def test_add_then_remove_restores_the_answers(tmp_path, built, stdlib_docs, prot
 
 
 def assert_sorted_by_hash_then_document(index):
-    """The fingerprint table's order, which the query's hits_in_docs relies on."""
+    """The fingerprint table's order, which a query's candidate_passages relies on."""
     h, d = index.fp.hash, index.fp.doc.astype(np.int64)
     assert np.all(h[1:] >= h[:-1])
     same = h[1:] == h[:-1]

@@ -16,7 +16,7 @@ from dedupfilter._kernels.hashing import xxh64
 from dedupfilter._kernels.shingle import shingle_hashes as shingle_kernel
 from dedupfilter._kernels.winnow import winnow
 from dedupfilter.config import MinHashConfig, ShingleConfig, SketchConfig
-from dedupfilter.sketch import (candidate_hits, estimated_jaccard, hits_in_docs, permutations, shingle_hashes, signature,
+from dedupfilter.sketch import (estimated_jaccard, permutations, shingle_hashes, signature,
                                 signatures, sketch)
 
 from . import reference
@@ -214,7 +214,7 @@ def test_warm_up_compiles_every_kernel():
                    minhash.minhash32, minhash.minhash64_batch, minhash.minhash32_batch, lsh.band_keys,
                    lsh.lsh_candidates,
                    passages.passages_of_hits, lookup.sorted_ranges,
-                   lookup.hits_in_docs):
+                   passages.candidate_passages, lookup.usable_hits, lookup.directory_ranges):
         assert kernel.signatures, kernel.__name__
 
 
@@ -270,38 +270,41 @@ def test_sorted_ranges_is_searchsorted(table, values, n_samples):
     np.testing.assert_array_equal(lo, np.searchsorted(table, values, side="left"))
     np.testing.assert_array_equal(hi, np.searchsorted(table, values, side="right"))
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data())
-def test_hits_in_docs_matches_reference(data):
-    # A fingerprint table as the index keeps it: sorted by hash, then document.
-    pairs = sorted(data.draw(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 40)), min_size=1, max_size=120)))
-    table_hash = np.array([h for h, _ in pairs], np.uint64)
-    table_doc = np.array([d for _, d in pairs], np.uint32)
-    docs = np.array(sorted(data.draw(st.sets(st.integers(0, 40), max_size=30))), np.uint32)
-    queries = np.array(data.draw(st.lists(st.integers(0, 8), max_size=10)), np.uint64)
-    lo, hi = (np.searchsorted(table_hash, queries, side=side) for side in ("left", "right"))
-    max_hits = data.draw(st.integers(1, 40))
-    q_index, rows = hits_in_docs(lo, hi, table_doc, docs, max_hits)
-    assert list(zip(q_index.tolist(), rows.tolist())) == reference.hits_in_docs(lo, hi, max_hits, table_doc, docs)
+def test_candidate_passages_is_candidate_hits_then_passages_from_hits(data):
+    """The one-call kernel against the reference's hits in candidate documents, grouped
+    into passages by passages_from_hits (its own sort of the hits)."""
+    from dedupfilter.sketch import candidate_passages, passages_from_hits, usable_hits
 
-
-@settings(max_examples=100, deadline=None)
-@given(data=st.data())
-def test_candidate_hits_matches_reference(data):
-    pairs = sorted(data.draw(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 12)), min_size=1, max_size=120)))
-    table_hash = np.array([h for h, _ in pairs], np.uint64)
-    table_doc = np.array([d for _, d in pairs], np.uint32)
-    queries = np.array(data.draw(st.lists(st.integers(0, 8), max_size=16)), np.uint64)
+    # A fingerprint table as the index keeps it: sorted by hash, then document, then position.
+    triples = sorted(data.draw(st.sets(st.tuples(st.integers(0, 6), st.integers(0, 12), st.integers(0, 30)),
+                                       min_size=1, max_size=150)))
+    table_hash, table_doc, table_pos = (np.array([t[i] for t in triples], dtype)
+                                        for i, dtype in enumerate((np.uint64, np.uint32, np.uint32)))
+    queries = np.array(data.draw(st.lists(st.integers(0, 8), max_size=24)), np.uint64)
     lo, hi = (np.searchsorted(table_hash, queries, side=side) for side in ("left", "right"))
     informative = np.array(data.draw(st.lists(st.booleans(), min_size=queries.size, max_size=queries.size)), bool)
     ignored = np.array(data.draw(st.lists(st.booleans(), min_size=queries.size, max_size=queries.size)), bool)
     distinctive_max, max_hits, min_hits = (data.draw(st.integers(1, n)) for n in (20, 40, 4))
-    q, rows, usable = candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc, min_hits)
-    expected, expected_usable = reference.candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits,
-                                                         table_doc, min_hits)
+    k, gap, spacing = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 8)), data.draw(st.integers(1, 4))
+    min_tokens, bridge = data.draw(st.integers(0, 12)), data.draw(st.booleans())
+
+    usable, *hits = usable_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc)
+    rows, hit_rows = candidate_passages(*hits, lo, hi, informative, usable, max_hits, table_doc, table_pos, min_hits,
+                                        queries, k, gap, min_tokens, spacing, bridge)
+
+    expected_hits, expected_usable = reference.candidate_hits(lo, hi, informative, ignored, distinctive_max,
+                                                              max_hits, table_doc, min_hits)
     assert usable.tolist() == expected_usable
-    pairs_found = list(zip(q.tolist(), rows.tolist()))
-    assert len(pairs_found) == len(set(pairs_found)) and set(pairs_found) == expected
+    q = np.array([q for q, _ in expected_hits], np.int64)
+    table_rows = np.array([row for _, row in expected_hits], np.int64)
+    expected_rows, order = passages_from_hits(table_doc[table_rows].astype(np.int64), q,
+                                              table_pos[table_rows].astype(np.int64), queries, k, gap, min_tokens,
+                                              usable, spacing, bridge)
+    np.testing.assert_array_equal(rows, expected_rows)
+    np.testing.assert_array_equal(hit_rows[rows[:, 3:5]], table_rows[order][expected_rows[:, 3:5]])
+    assert sorted(hit_rows.tolist()) == sorted(table_rows[order].tolist())
 
 
 def _passages_against_fingerprints(doc_tokens, query_tokens, config: ShingleConfig, gap: int, bridge=False):

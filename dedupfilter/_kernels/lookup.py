@@ -1,4 +1,4 @@
-"""Fingerprint-table hits restricted to a set of documents."""
+"""Fingerprint-table lookups: the rows of equal hashes, and the hits of usable k-grams."""
 
 from __future__ import annotations
 
@@ -7,74 +7,12 @@ import numpy as np
 from . import jit
 
 
-MEMBERSHIP_FROM = 16  # candidate documents from which a membership array beats bisecting
-
-
-@jit
-def hits_in_docs(lo, hi, max_hits, table_doc, docs):
-    """(query index, table row) of the rows [lo[i], min(hi[i], lo[i] + max_hits))
-    whose document is in ``docs`` (sorted, distinct), in row order.
-
-    For many candidates (a long query on a large index: a few hundred), a
-    membership array over document numbers makes each row one lookup. For a
-    few (a stream's window), the rows of one hash being in document order (the
-    table is sorted by hash, then document), each candidate is bisected in a
-    long range and a short one is merged with the candidates. The ranges of
-    common k-grams hold up to max_hits rows each.
-    """
-    total = 0
-    for i in range(lo.size):
-        total += max(min(hi[i] - lo[i], max_hits), 0)
-    q_index = np.empty(total, np.int64)
-    rows = np.empty(total, np.int64)
-    if docs.size == 0:
-        return q_index[:0], rows[:0]
-    n = 0
-    if docs.size >= MEMBERSHIP_FROM:
-        n_member = np.int64(docs[docs.size - 1]) + 1
-        member = np.zeros(n_member, np.bool_)
-        for doc in docs:
-            member[doc] = True
-        for i in range(lo.size):
-            start = lo[i]
-            for row in range(start, start + max(min(hi[i] - start, max_hits), 0)):
-                doc = np.int64(table_doc[row])
-                if doc < n_member and member[doc]:
-                    q_index[n] = i
-                    rows[n] = row
-                    n += 1
-        return q_index[:n], rows[:n]
-    for i in range(lo.size):
-        start = lo[i]
-        end = start + max(min(hi[i] - start, max_hits), 0)
-        if 8 * docs.size < end - start:
-            for doc in docs:
-                row = _first_at_least(table_doc, doc, start, end)
-                while row < end and table_doc[row] == doc:
-                    q_index[n] = i
-                    rows[n] = row
-                    n += 1
-                    row += 1
-        else:  # both in document order: merge
-            j = 0
-            for row in range(start, end):
-                doc = table_doc[row]
-                while j < docs.size and docs[j] < doc:
-                    j += 1
-                if j == docs.size:
-                    break
-                if docs[j] == doc:
-                    q_index[n] = i
-                    rows[n] = row
-                    n += 1
-    return q_index[:n], rows[:n]
-
-
 @jit
 def usable_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc):
     """Which k-grams are *usable* (evidence of copying: informative, not ignored,
     found in at most ``distinctive_max`` places), and their hits: (usable mask,
-    query index, table row, document) of every row of a usable k-gram."""
+    query index, table row, document) of every row of a usable k-gram, in query
+    order (``passages.candidate_passages`` takes them from there)."""
     m = lo.size
     usable = np.empty(m, np.bool_)
     n = 0
@@ -94,52 +32,6 @@ def usable_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_d
                 hit_doc[n] = table_doc[row]
                 n += 1
     return usable, hit_q, hit_row, hit_doc
-
-
-@jit
-def hits_of_candidates(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max_hits, table_doc, min_hits):
-    """From the usable k-grams' hits (``usable_hits``): the documents hit by at
-    least ``min_hits`` of them are the candidates, and every hit of an
-    informative k-gram (usable or not, up to ``max_hits`` rows each) in a
-    candidate is returned, as (query index, table row)."""
-    n = hit_doc.size
-    docs = np.sort(hit_doc)
-    candidates = np.empty(n, table_doc.dtype)
-    n_candidates = 0
-    start = 0
-    while start < n:
-        end = start + 1
-        while end < n and docs[end] == docs[start]:
-            end += 1
-        if end - start >= min_hits:
-            candidates[n_candidates] = docs[start]
-            n_candidates += 1
-        start = end
-    candidates = candidates[:n_candidates]
-    q = np.empty(n, np.int64)
-    rows = np.empty(n, np.int64)
-    if n_candidates == 0:
-        return q[:0], rows[:0]
-    kept = 0
-    for j in range(n):
-        at = _first_at_least(candidates, hit_doc[j], 0, n_candidates)
-        if at < n_candidates and candidates[at] == hit_doc[j]:
-            q[kept] = hit_q[j]
-            rows[kept] = hit_row[j]
-            kept += 1
-    common = np.flatnonzero(informative & ~usable)
-    c_index, c_row = hits_in_docs(lo[common], hi[common], max_hits, table_doc, candidates)
-    return np.concatenate((q[:kept], common[c_index])), np.concatenate((rows[:kept], c_row))
-
-
-@jit
-def candidate_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc, min_hits):
-    """A query's hits in the documents it may copy from, from its k-grams' lookups
-    (``usable_hits``, then ``hits_of_candidates``). Returns (query index, table row)
-    of those hits, and the usable mask."""
-    usable, hit_q, hit_row, hit_doc = usable_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc)
-    q, rows = hits_of_candidates(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max_hits, table_doc, min_hits)
-    return q, rows, usable
 
 
 @jit

@@ -5,9 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import jit
+from .lookup import _first_at_least
 
 
 OPEN_PASSAGES = 8
+# A common k-gram's rows (up to max_hits, in document order) are scanned against the candidates,
+# unless there are few: a bisection per candidate reads ~log2(rows) scattered rows where a scan
+# reads them all in order.
+BISECT_FROM = 64
 
 
 @jit
@@ -152,3 +157,118 @@ def passages_of_hits(doc, q, d, by_diagonal, q_shingles, evidence, k, reach, max
                     n_distinct += 1
             rows[r, 5] = min(rows[r, 5], n_distinct + k - 1 if n_distinct else 0)
     return rows, kept
+
+
+@jit
+def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max_hits, table_doc, table_pos,
+                       min_hits, q_shingles, k, reach, max_shift, n_q_tokens, min_tokens, bridge_substitutions):
+    """``hits_of_candidates`` and ``passages_of_hits`` in one call.
+
+    From the usable k-grams' hits (query index, table row, document; in query
+    order), the documents hit by at least ``min_hits`` are the candidates; every
+    hit of an informative k-gram in a candidate is taken (up to ``max_hits``
+    rows per k-gram), and the hits become passages. The hits are grouped by
+    candidate as they are found, in query order, so (doc, query position,
+    document position) order costs a counting pass, not a sort. Returns the
+    passage rows (as ``passages_of_hits``) and the table row of each hit they
+    index."""
+    n = hit_doc.size
+    docs = np.sort(hit_doc)
+    candidates = np.empty(n, np.int64)
+    n_cand = 0
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and docs[end] == docs[start]:
+            end += 1
+        if end - start >= min_hits:
+            candidates[n_cand] = docs[start]
+            n_cand += 1
+        start = end
+    candidates = candidates[:n_cand]
+    if n_cand == 0:
+        return np.empty((0, 6), np.int64), np.empty(0, np.int64)
+
+    # Every hit in a candidate, in query order: (candidate number, query index, table row).
+    bound = n
+    for i in range(lo.size):
+        if informative[i] and not usable[i]:
+            bound += max(min(hi[i] - lo[i], max_hits), 0)
+    found_cand = np.empty(bound, np.int64)
+    found_q = np.empty(bound, np.int64)
+    found_row = np.empty(bound, np.int64)
+    n_found = 0
+    j = 0
+    for i in range(lo.size):
+        if usable[i]:
+            while j < n and hit_q[j] < i:
+                j += 1
+            while j < n and hit_q[j] == i:
+                c = _first_at_least(candidates, np.int64(hit_doc[j]), 0, n_cand)
+                if c < n_cand and candidates[c] == hit_doc[j]:
+                    found_cand[n_found] = c
+                    found_q[n_found] = i
+                    found_row[n_found] = hit_row[j]
+                    n_found += 1
+                j += 1
+        elif informative[i]:
+            first = lo[i]
+            last = first + max(min(hi[i] - first, max_hits), 0)
+            if BISECT_FROM * n_cand < last - first:  # few candidates: bisect each
+                for c in range(n_cand):
+                    row = _first_at_least(table_doc, candidates[c], first, last)
+                    while row < last and table_doc[row] == candidates[c]:
+                        found_cand[n_found] = c
+                        found_q[n_found] = i
+                        found_row[n_found] = row
+                        n_found += 1
+                        row += 1
+            else:  # the rows of one hash are in document order: merge with the candidates
+                c = 0
+                for row in range(first, last):
+                    doc = table_doc[row]
+                    while c < n_cand and candidates[c] < doc:
+                        c += 1
+                    if c == n_cand:
+                        break
+                    if candidates[c] == doc:
+                        found_cand[n_found] = c
+                        found_q[n_found] = i
+                        found_row[n_found] = row
+                        n_found += 1
+
+    # Grouped by candidate (a stable counting sort), then by document position at one query index.
+    group_start = np.zeros(n_cand + 1, np.int64)
+    for h in range(n_found):
+        group_start[found_cand[h] + 1] += 1
+    for c in range(n_cand):
+        group_start[c + 1] += group_start[c]
+    fill = group_start[:n_cand].copy()
+    doc = np.empty(n_found, np.int64)
+    q = np.empty(n_found, np.int64)
+    d = np.empty(n_found, np.int64)
+    rows = np.empty(n_found, np.int64)
+    for h in range(n_found):
+        c = found_cand[h]
+        at = fill[c]
+        fill[c] += 1
+        doc[at] = candidates[c]
+        q[at] = found_q[h]
+        d[at] = table_pos[found_row[h]]
+        rows[at] = found_row[h]
+        while at > group_start[c] and q[at - 1] == q[at] and d[at - 1] > d[at]:
+            q[at - 1], q[at] = q[at], q[at - 1]
+            d[at - 1], d[at] = d[at], d[at - 1]
+            rows[at - 1], rows[at] = rows[at], rows[at - 1]
+            at -= 1
+
+    # (doc, d - q) order, stable, group by group.
+    by_diagonal = np.empty(n_found, np.int64)
+    for c in range(n_cand):
+        a, b = group_start[c], group_start[c + 1]
+        order = np.argsort(d[a:b] - q[a:b], kind="mergesort")
+        for t in range(b - a):
+            by_diagonal[a + t] = a + order[t]
+    passages, kept = passages_of_hits(doc, q, d, by_diagonal, q_shingles, usable, k, reach, max_shift, n_q_tokens,
+                                      min_tokens, bridge_substitutions)
+    return passages, rows[kept]

@@ -48,13 +48,11 @@ def warm_up() -> None:
             for d in (directory, _read_only(directory)):
                 lookup.directory_ranges(table, u64, d, 2, members)
     for table in (table_doc, _read_only(table_doc)):
-        lookup.hits_in_docs(i64[:2], i64[:2] + 2, 1024, table, np.arange(3, dtype=np.uint32))
-        lookup.candidate_hits(i64[:4], i64[:4] + 2, np.ones(4, np.bool_), np.zeros(4, np.bool_), 64, 1024, table, 2)
         usable, hit_q, hit_row, hit_doc = lookup.usable_hits(i64[:4], i64[:4] + 2, np.ones(4, np.bool_),
                                                              np.zeros(4, np.bool_), 64, 1024, table)
         for flags in (usable, _read_only(usable)):  # a stream's tape hands over read-only views
-            lookup.hits_of_candidates(hit_q, hit_row, hit_doc, i64[:4], i64[:4] + 2, np.ones(4, np.bool_), flags,
-                                      1024, table, 2)
+            passages.candidate_passages(hit_q, hit_row, hit_doc, i64[:4], i64[:4] + 2, np.ones(4, np.bool_), flags,
+                                        1024, table, table, 2, u64[:4], 3, 4, 4, 6, 5, True)
     ops, op_offsets = lex.operator_table()
     for hash_comments in (True, False):
         lex.lexemes(u8, hash_comments, ops, op_offsets)

@@ -26,8 +26,8 @@ from .._kernels.lsh import band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
-from ..sketch import (Sketch, candidate_hits, directory_ranges, hits_of_candidates, passages_from_hits,
-                      shingle_hashes, sketch, table_directory, usable_hits)
+from ..sketch import (Sketch, candidate_passages, directory_ranges, shingle_hashes, sketch, table_directory,
+                      usable_hits)
 from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentence_keys, sentences
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
@@ -523,26 +523,29 @@ class ProtectedIndex:
         return Lookup(*directory_ranges(shingles, self.fp.hash, self._directory, self.ignored))
 
     def matches(self, query: Sketch, policy: FilterPolicy | None = None, *,
-                near_duplicates: bool = True, lookup: Lookup | None = None) -> list[Match]:
+                near_duplicates: bool = True, lookup: Lookup | None = None,
+                docs: np.ndarray | None = None) -> list[Match]:
         """Every protected document the query copies from (passages) or, with
         ``near_duplicates``, nearly duplicates as a whole (LSH). ``lookup``:
-        ``self.lookup(query.shingles)``, if the caller has it already."""
+        ``self.lookup(query.shingles)``, if the caller has it already; ``docs``:
+        only these documents (numbers, as in ``passages``) are matched."""
         policy = policy or self.policy
         if len(self) == 0 or query.n_tokens == 0:
             return []
-        min_span = self.settings.sketch.shingle.guaranteed_match_tokens
         lookup = lookup or self.lookup(query.shingles)
         usable = query.informative & ~lookup.ignored
-        by_doc = self._local_matches(query, lookup, policy)
+        by_doc = self._local_matches(query, lookup, policy, docs)
         # A query made of boilerplate and templates is no near-duplicate of anything.
         whole = near_duplicates and usable.sum() >= policy.min_match_tokens
         candidates = self._lsh_candidates(query) if whole else set()
+        if docs is not None:
+            candidates &= set(docs.tolist())
         jaccard = {}
         for doc in set(by_doc) | candidates:
             jaccard[doc] = float(np.count_nonzero(self.signatures[doc] == query.signature)) / query.signature.size
         matches = []
         for doc, j in jaccard.items():
-            spans = [s for s in by_doc.get(doc, []) if s[0].tokens >= min_span]
+            spans = by_doc.get(doc, [])
             if not spans and j < 0.5 * policy.jaccard_threshold:
                 continue
             matches.append(self._match(doc, j, spans, query))
@@ -552,9 +555,23 @@ class ProtectedIndex:
         n_bands, rows = self.settings.bands
         return set(lsh_candidates(query.signature, n_bands, rows, self.band_keys, self.band_docs).tolist())
 
-    def _local_matches(self, query: Sketch, lookup: Lookup, policy: FilterPolicy
-                       ) -> dict[int, list[tuple[Span, int]]]:
-        """Spans per document: {doc: [(span, doc tokens covered)]}.
+    def passages(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None) -> np.ndarray:
+        """The query's copied passages of ``guaranteed_match_tokens`` or more, as int64
+        rows (doc, query start, query end, evidence tokens), start and end in characters:
+        what ``matches`` reports as spans, without building them (a stream's window is
+        judged by these, and Matches are made only when one is long enough to flag)."""
+        rows, _ = self._passage_rows(query, lookup, policy or self.policy)
+        starts, ends = query.tokens.starts, query.tokens.ends
+        out = np.empty((rows.shape[0], 4), np.int64)
+        out[:, 0] = rows[:, 0]
+        out[:, 1] = starts[rows[:, 1]]
+        out[:, 2] = ends[rows[:, 2] - 1]
+        out[:, 3] = rows[:, 5]
+        return out
+
+    def _passage_rows(self, query: Sketch, lookup: Lookup, policy: FilterPolicy) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ``passages_from_hits`` with guaranteed_match_tokens of evidence or
+        more, and the table row of each hit they index.
 
         Documents are found through the usable query k-grams (informative,
         not boilerplate, and found in at most DISTINCTIVE_MAX_HITS places); in
@@ -569,22 +586,26 @@ class ProtectedIndex:
         k, min_span = shingle.k, shingle.guaranteed_match_tokens
         min_hits = -(-min_span // k)
         if lookup.hits is None:
-            hit_q, hit_row, usable = candidate_hits(lookup.lo, lookup.hi, query.informative, lookup.ignored,
-                                                    DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH, self.fp.doc, min_hits)
+            usable, *hits = usable_hits(lookup.lo, lookup.hi, query.informative, lookup.ignored, DISTINCTIVE_MAX_HITS,
+                                        MAX_HITS_PER_HASH, self.fp.doc)
         else:
-            usable = lookup.usable
-            hit_q, hit_row = hits_of_candidates(*lookup.hits, lookup.lo, lookup.hi, query.informative, usable,
-                                                MAX_HITS_PER_HASH, self.fp.doc, min_hits)
-        if hit_row.size == 0:
-            return {}
-        rows, order = passages_from_hits(self.fp.doc[hit_row].astype(np.int64), hit_q,
-                                         self.fp.pos[hit_row].astype(np.int64), query.shingles, k, policy.gap,
-                                         min_span, usable, spacing=shingle.window,
-                                         bridge_substitutions=query.tokens.lang == TEXT)
-        hit_row = hit_row[order]
+            usable, hits = lookup.usable, lookup.hits
+        rows, hit_row = candidate_passages(*hits, lookup.lo, lookup.hi, query.informative, usable, MAX_HITS_PER_HASH,
+                                           self.fp.doc, self.fp.pos, min_hits, query.shingles, k, policy.gap,
+                                           min_span, shingle.window, query.tokens.lang == TEXT)
+        return rows[rows[:, 5] >= min_span], hit_row
+
+    def _local_matches(self, query: Sketch, lookup: Lookup, policy: FilterPolicy, docs: np.ndarray | None = None
+                       ) -> dict[int, list[tuple[Span, int]]]:
+        """Spans per document (``_passage_rows``), of ``docs`` only if given:
+        {doc: [(span, doc tokens covered)]}."""
+        rows, hit_row = self._passage_rows(query, lookup, policy)
+        if docs is not None:
+            rows = rows[np.isin(rows[:, 0], docs)]
+        k = self.settings.sketch.shingle.k
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
-        for doc, q_start, q_end, first, last, covered in rows[rows[:, 5] >= min_span].tolist():
+        for doc, q_start, q_end, first, last, covered in rows.tolist():
             r0, r1 = hit_row[first], hit_row[last]
             qs, qe = int(starts[q_start]), int(ends[q_end - 1])
             span = Span(qs, qe, int(self.fp.char_start[r0]), int(self.fp.char_end[r1]),
