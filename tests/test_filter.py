@@ -85,6 +85,16 @@ def test_fence_tracker_finds_the_blocks_code_blocks_finds():
     assert tracker.opener == "   ```js\n"  # unclosed: runs to the end
 
 
+def test_crlf_fences_open_and_close_blocks():
+    text = "Intro\r\n```python\r\nx = 1\r\n```\r\nprose after\r\n"
+    (start, end, info), = code_blocks(text)
+    assert text[start:end] == "x = 1\r\n" and info == "python"
+    tracker = FenceTracker()
+    for line in text.splitlines(keepends=True)[:4]:
+        tracker.feed_line(line)
+    assert tracker.opener is None
+
+
 def test_check_is_the_index_query(index, copied_answers):
     f = OutputFilter(index, action="redact")
     for _, answer in copied_answers[:3]:

@@ -147,6 +147,7 @@ def _shifted(stream, offset: int) -> list[tuple[int, int, int]]:
     ("```python\nx = 1\n  ```\nnow prose\n", [17]),  # cut inside the closing fence's indentation
     ("```javascript\nconst q = `\nSELECT a\n`;\nf(q)\n```\nDone.\n", []),  # a body line starting with `
     ("```python\ns = \'\'\'\n~x\n`y`\n\'\'\'\nz = s\n```\nDone.\n", [20, 23]),  # ~ and ` lines in a docstring
+    ("```python\r\nx = 1\r\n```\r\nnow prose\r\n", [20, 21]),  # CRLF line breaks, a cut between \r and \n
 ])
 def test_fence_like_lines_in_a_block_split_nothing(index, text, cuts):
     """Only the closing fence ends a block: a body line that starts like a fence is code like any

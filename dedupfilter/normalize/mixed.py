@@ -22,7 +22,8 @@ _FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<inf
 
 
 def _closing_fence(fence: str) -> re.Pattern:
-    return re.compile(r"^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$",
+    """A line closing a block opened by ``fence``; its line break may be CRLF."""
+    return re.compile(r"^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*\r?$",
                       re.MULTILINE)
 
 
