@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numba
 import numpy as np
 import pytest
@@ -275,24 +277,43 @@ def test_sorted_ranges_is_searchsorted(table, values, n_samples):
 def test_candidate_passages_is_candidate_hits_then_passages_from_hits(data):
     """The one-call kernel against the reference's hits in candidate documents, grouped
     into passages by passages_from_hits (its own sort of the hits)."""
+    from dedupfilter._kernels import passages as passages_kernels
     from dedupfilter.sketch import candidate_passages, passages_from_hits, usable_hits
 
-    # A fingerprint table as the index keeps it: sorted by hash, then document, then position.
-    triples = sorted(data.draw(st.sets(st.tuples(st.integers(0, 6), st.integers(0, 12), st.integers(0, 30)),
-                                       min_size=1, max_size=150)))
-    table_hash, table_doc, table_pos = (np.array([t[i] for t in triples], dtype)
-                                        for i, dtype in enumerate((np.uint64, np.uint32, np.uint32)))
-    queries = np.array(data.draw(st.lists(st.integers(0, 8), max_size=24)), np.uint64)
+    # A fingerprint table as the index keeps it: sorted by hash, then document (positions
+    # in order, or not: the kernel does not rely on it). Shapes that reach every path: few
+    # documents with long groups of hits each; many, for 16+ candidates (membership array);
+    # long ranges of rows with few candidates (bisection).
+    n_docs, n_rows, n_hashes, n_queries = data.draw(st.sampled_from(
+        [(4, 150, 7, 24), (13, 150, 7, 24), (300, 3000, 12, 60), (40, 2000, 40, 30)]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    table_hash = rng.integers(0, n_hashes, n_rows).astype(np.uint64)
+    table_doc = rng.integers(0, n_docs, n_rows).astype(np.uint32)
+    table_pos = rng.integers(0, 60, n_rows).astype(np.uint32)
+    table_hash[rng.random(n_rows) < 0.3] = 0  # one common hash: long ranges of rows
+    _, distinct_rows = np.unique(np.stack([table_hash, table_doc, table_pos]), axis=1, return_index=True)
+    distinct_rows = rng.permutation(distinct_rows)
+    table_hash, table_doc, table_pos = table_hash[distinct_rows], table_doc[distinct_rows], table_pos[distinct_rows]
+    order = np.lexsort((table_pos, table_doc, table_hash) if data.draw(st.booleans()) else (table_doc, table_hash))
+    table_hash, table_doc, table_pos = table_hash[order], table_doc[order], table_pos[order]
+    queries = rng.integers(0, n_hashes + 2, rng.integers(0, n_queries + 1)).astype(np.uint64)
     lo, hi = (np.searchsorted(table_hash, queries, side=side) for side in ("left", "right"))
-    informative = np.array(data.draw(st.lists(st.booleans(), min_size=queries.size, max_size=queries.size)), bool)
-    ignored = np.array(data.draw(st.lists(st.booleans(), min_size=queries.size, max_size=queries.size)), bool)
-    distinctive_max, max_hits, min_hits = (data.draw(st.integers(1, n)) for n in (20, 40, 4))
+    informative, ignored = rng.random(queries.size) < 0.8, rng.random(queries.size) < 0.2
+    distinctive_max = data.draw(st.sampled_from((5, 50, 400)))
+    max_hits, min_hits = data.draw(st.sampled_from((8, 40, 1024))), data.draw(st.integers(1, 4))
     k, gap, spacing = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 8)), data.draw(st.integers(1, 4))
     min_tokens, bridge = data.draw(st.integers(0, 12)), data.draw(st.booleans())
 
     usable, *hits = usable_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc)
-    rows, hit_rows = candidate_passages(*hits, lo, hi, informative, usable, max_hits, table_doc, table_pos, min_hits,
-                                        queries, k, gap, min_tokens, spacing, bridge)
+    args = (*hits, lo, hi, informative, usable, max_hits, table_doc, table_pos, min_hits, queries, k, gap,
+            min_tokens, spacing, bridge)
+    rows, hit_rows = candidate_passages(*args)
+    # The same code run by Python, where an index out of bounds raises (compiled, it reads or
+    # writes memory it does not own).
+    with mock.patch.object(passages_kernels, "candidate_passages", passages_kernels.candidate_passages.py_func):
+        checked_rows, checked_hit_rows = candidate_passages(*args)
+    np.testing.assert_array_equal(checked_rows, rows)
+    np.testing.assert_array_equal(checked_hit_rows, hit_rows)
 
     expected_hits, expected_usable = reference.candidate_hits(lo, hi, informative, ignored, distinctive_max,
                                                               max_hits, table_doc, min_hits)

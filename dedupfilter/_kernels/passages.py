@@ -9,9 +9,13 @@ from .lookup import _first_at_least
 
 
 OPEN_PASSAGES = 8
-# A common k-gram's rows (up to max_hits, in document order) are scanned against the candidates,
-# unless there are few: a bisection per candidate reads ~log2(rows) scattered rows where a scan
-# reads them all in order.
+# A common k-gram's rows (up to max_hits each, in document order) are matched against the
+# candidates: from this many candidates on, through a membership array (one read per row; a merge
+# with the candidates costs four times as much on a long query's ~700 candidates); below it, a
+# long range by bisecting each candidate (~log2(rows) reads of scattered rows), a short one by a
+# merge. Zeroing the array (up to a byte per indexed document) would cost a stream's window more
+# than its few candidates save.
+MEMBERSHIP_FROM = 16
 BISECT_FROM = 64
 
 
@@ -190,13 +194,18 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
         return np.empty((0, 6), np.int64), np.empty(0, np.int64)
 
     # Every hit in a candidate, in query order: (candidate number, query index, table row).
-    bound = n
-    for i in range(lo.size):
-        if informative[i] and not usable[i]:
-            bound += max(min(hi[i] - lo[i], max_hits), 0)
-    found_cand = np.empty(bound, np.int64)
-    found_q = np.empty(bound, np.int64)
-    found_row = np.empty(bound, np.int64)
+    # Many candidates (a long query): a membership array rejects most rows at one read.
+    by_membership = n_cand >= MEMBERSHIP_FROM
+    member = np.zeros(candidates[n_cand - 1] + 1 if by_membership else 0, np.bool_)
+    if by_membership:
+        for doc in candidates:
+            member[doc] = True
+    # Sized for the usable hits and grown before a common k-gram's rows are searched: sizing
+    # for every row of every common k-gram (up to max_hits each) would allocate megabytes, at a
+    # cost larger than the search.
+    found_cand = np.empty(n + 4 * lo.size, np.int64)
+    found_q = np.empty_like(found_cand)
+    found_row = np.empty_like(found_cand)
     n_found = 0
     j = 0
     for i in range(lo.size):
@@ -204,17 +213,34 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
             while j < n and hit_q[j] < i:
                 j += 1
             while j < n and hit_q[j] == i:
-                c = _first_at_least(candidates, np.int64(hit_doc[j]), 0, n_cand)
-                if c < n_cand and candidates[c] == hit_doc[j]:
-                    found_cand[n_found] = c
-                    found_q[n_found] = i
-                    found_row[n_found] = hit_row[j]
-                    n_found += 1
+                doc = np.int64(hit_doc[j])
+                if not by_membership or (doc < member.size and member[doc]):
+                    c = _first_at_least(candidates, doc, 0, n_cand)
+                    if c < n_cand and candidates[c] == doc:
+                        found_cand[n_found] = c
+                        found_q[n_found] = i
+                        found_row[n_found] = hit_row[j]
+                        n_found += 1
                 j += 1
         elif informative[i]:
             first = lo[i]
             last = first + max(min(hi[i] - first, max_hits), 0)
-            if BISECT_FROM * n_cand < last - first:  # few candidates: bisect each
+            need = n_found + (last - first) + (n - j)  # room for this range and the usable hits to come
+            if need > found_cand.size:
+                size = max(2 * found_cand.size, need)
+                found_cand, found_q, found_row = (_grown(found_cand, size), _grown(found_q, size),
+                                                  _grown(found_row, size))
+            c = 0
+            if by_membership:  # the rows of one hash are in document order: so are their candidates
+                for row in range(first, last):
+                    doc = np.int64(table_doc[row])
+                    if doc < member.size and member[doc]:
+                        c = _gallop(candidates, doc, c, n_cand)
+                        found_cand[n_found] = c
+                        found_q[n_found] = i
+                        found_row[n_found] = row
+                        n_found += 1
+            elif BISECT_FROM * n_cand < last - first:  # a long range: bisect each candidate
                 for c in range(n_cand):
                     row = _first_at_least(table_doc, candidates[c], first, last)
                     while row < last and table_doc[row] == candidates[c]:
@@ -223,10 +249,9 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
                         found_row[n_found] = row
                         n_found += 1
                         row += 1
-            else:  # the rows of one hash are in document order: merge with the candidates
-                c = 0
+            else:  # merge the rows with the candidates
                 for row in range(first, last):
-                    doc = table_doc[row]
+                    doc = np.int64(table_doc[row])
                     while c < n_cand and candidates[c] < doc:
                         c += 1
                     if c == n_cand:
@@ -262,13 +287,44 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
             rows[at - 1], rows[at] = rows[at], rows[at - 1]
             at -= 1
 
-    # (doc, d - q) order, stable, group by group.
+    # (doc, d - q) order, stable, group by group; most groups are a few hits.
     by_diagonal = np.empty(n_found, np.int64)
     for c in range(n_cand):
         a, b = group_start[c], group_start[c + 1]
-        order = np.argsort(d[a:b] - q[a:b], kind="mergesort")
-        for t in range(b - a):
-            by_diagonal[a + t] = a + order[t]
+        if b - a > 32:
+            order = np.argsort(d[a:b] - q[a:b], kind="mergesort")
+            for t in range(b - a):
+                by_diagonal[a + t] = a + order[t]
+            continue
+        for t in range(a, b):  # insertion sort
+            h = t
+            at = t
+            while at > a and d[by_diagonal[at - 1]] - q[by_diagonal[at - 1]] > d[h] - q[h]:
+                by_diagonal[at] = by_diagonal[at - 1]
+                at -= 1
+            by_diagonal[at] = h
     passages, kept = passages_of_hits(doc, q, d, by_diagonal, q_shingles, usable, k, reach, max_shift, n_q_tokens,
                                       min_tokens, bridge_substitutions)
     return passages, rows[kept]
+
+
+@jit
+def _gallop(table, value, lo, hi):
+    """``_first_at_least`` for a value expected near ``lo``: steps of 1, 2, 4, ... then a
+    bisection of the last step (a merge of two sorted lists that skips ahead cheaply)."""
+    step = 1
+    while lo < hi and table[lo] < value:
+        lo_next = lo + step
+        if lo_next >= hi or table[lo_next] >= value:
+            return _first_at_least(table, value, lo + 1, min(lo_next, hi))
+        lo = lo_next
+        step *= 2
+    return lo
+
+
+@jit
+def _grown(array, size):
+    """``array`` at the start of a new array of ``size`` elements (the rest uninitialized)."""
+    out = np.empty(size, array.dtype)
+    out[:array.size] = array
+    return out
