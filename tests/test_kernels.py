@@ -310,7 +310,8 @@ def test_candidate_passages_is_candidate_hits_then_passages_from_hits(data):
     rows, hit_rows = candidate_passages(*args)
     # The same code run by Python, where an index out of bounds raises (compiled, it reads or
     # writes memory it does not own).
-    with mock.patch.object(passages_kernels, "candidate_passages", passages_kernels.candidate_passages.py_func):
+    uncompiled = getattr(passages_kernels.candidate_passages, "py_func", passages_kernels.candidate_passages)
+    with mock.patch.object(passages_kernels, "candidate_passages", uncompiled):
         checked_rows, checked_hit_rows = candidate_passages(*args)
     np.testing.assert_array_equal(checked_rows, rows)
     np.testing.assert_array_equal(checked_hit_rows, hit_rows)
