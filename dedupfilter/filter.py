@@ -443,19 +443,12 @@ def _flagged_passages(readings: list[np.ndarray], min_tokens: int) -> np.ndarray
     from the reading that matched it best (as ``best_per_document`` keeps one match)."""
     best: dict[int, tuple[int, int]] = {}  # doc -> (longest passage, reading)
     for r, rows in enumerate(readings):
-        for doc, longest in _longest_per_doc(rows[rows[:, 3] >= min_tokens]):
-            if doc not in best or longest > best[doc][0]:
-                best[doc] = (longest, r)
+        for doc, tokens in rows[rows[:, 3] >= min_tokens][:, [0, 3]].tolist():
+            if tokens > best.get(doc, (0, 0))[0]:
+                best[doc] = (tokens, r)
     if not best:
         return np.empty((0, 4), np.int64)
-    return np.concatenate([rows[rows[:, 0] == doc] for doc, (_, r) in best.items() for rows in (readings[r],)])
-
-
-def _longest_per_doc(rows: np.ndarray) -> list[tuple[int, int]]:
-    out: dict[int, int] = {}
-    for doc, tokens in rows[:, [0, 3]].tolist():
-        out[doc] = max(out.get(doc, 0), tokens)
-    return list(out.items())
+    return np.concatenate([readings[r][readings[r][:, 0] == doc] for doc, (_, r) in best.items()])
 
 
 def _flags(m: Match, policy: FilterPolicy) -> bool:
