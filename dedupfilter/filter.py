@@ -310,21 +310,22 @@ class StreamSession:
             ranges = [(start, end, ids[doc]) for doc, start, end, _ in flagged.tolist()]
             if policy.action == "block":
                 self.stopped = True
-                self.verdict = self._window_verdict(windows, np.unique(flagged[:, 0]), line)
+                self.verdict = self._window_verdict(windows, line)
                 self._note_leaks(ranges)
                 return [FilterEvent("block", p, self.verdict, self._leaks())]
             if self._redact(ranges):
-                out.append(FilterEvent(policy.action, p, self._window_verdict(windows, np.unique(flagged[:, 0]), line)))
+                out.append(FilterEvent(policy.action, p, self._window_verdict(windows, line)))
         out += self._release(self._release_point(windows[0][0].tokens.starts, np.concatenate(readings), p))
         return out
 
-    def _window_verdict(self, windows: list, docs: np.ndarray, line: _Line) -> Verdict:
-        """The Verdict of a window on the documents it flags, with line numbers into the output."""
+    def _window_verdict(self, windows: list, line: _Line) -> Verdict:
+        """The Verdict of a window (every document it matches, not only those it flags),
+        with line numbers into the output."""
         f = self.filter
         newlines = np.fromiter((next_line.start - 1 for next_line in islice(self._lines, 1, None)), np.int64)
         found = [m for sk, lookup in windows
                  for m in f.index.matches(replace(sk, newlines=newlines), f.policy, near_duplicates=False,
-                                          lookup=lookup, docs=docs)]
+                                          lookup=lookup)]
         return decide([_shifted(m, line.number - 1) for m in best_per_document(found)], f.policy)
 
     def _readings(self, lang: str) -> list[tuple[str, str]]:
@@ -368,8 +369,9 @@ class StreamSession:
 
     def _release_point(self, token_starts: np.ndarray, passages: np.ndarray, p: int) -> int:
         """``hold_back`` tokens before the checkpoint, and never past the start of a
-        suspect passage (rows of ``ProtectedIndex.passages``): one too short to flag
-        yet that may still grow (it ends within a passage's reach of the checkpoint)."""
+        suspect passage (rows of ``ProtectedIndex.passages``, in any reading of the
+        window): one too short to flag yet that may still grow (it ends within a
+        passage's reach of the checkpoint)."""
         hold_back = self.filter.hold_back
         if hold_back == 0:
             return p

@@ -236,6 +236,8 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
                     doc = np.int64(table_doc[row])
                     if doc < member.size and member[doc]:
                         c = _gallop(candidates, doc, c, n_cand)
+                        if c == n_cand or candidates[c] != doc:  # the table out of document order
+                            c = _first_at_least(candidates, doc, 0, n_cand)
                         found_cand[n_found] = c
                         found_q[n_found] = i
                         found_row[n_found] = row

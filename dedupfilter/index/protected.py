@@ -523,23 +523,19 @@ class ProtectedIndex:
         return Lookup(*directory_ranges(shingles, self.fp.hash, self._directory, self.ignored))
 
     def matches(self, query: Sketch, policy: FilterPolicy | None = None, *,
-                near_duplicates: bool = True, lookup: Lookup | None = None,
-                docs: np.ndarray | None = None) -> list[Match]:
+                near_duplicates: bool = True, lookup: Lookup | None = None) -> list[Match]:
         """Every protected document the query copies from (passages) or, with
         ``near_duplicates``, nearly duplicates as a whole (LSH). ``lookup``:
-        ``self.lookup(query.shingles)``, if the caller has it already; ``docs``:
-        only these documents (numbers, as in ``passages``) are matched."""
+        ``self.lookup(query.shingles)``, if the caller has it already."""
         policy = policy or self.policy
         if len(self) == 0 or query.n_tokens == 0:
             return []
         lookup = lookup or self.lookup(query.shingles)
         usable = query.informative & ~lookup.ignored
-        by_doc = self._local_matches(query, lookup, policy, docs)
+        by_doc = self._local_matches(query, lookup, policy)
         # A query made of boilerplate and templates is no near-duplicate of anything.
         whole = near_duplicates and usable.sum() >= policy.min_match_tokens
         candidates = self._lsh_candidates(query) if whole else set()
-        if docs is not None:
-            candidates &= set(docs.tolist())
         jaccard = {}
         for doc in set(by_doc) | candidates:
             jaccard[doc] = float(np.count_nonzero(self.signatures[doc] == query.signature)) / query.signature.size
@@ -595,13 +591,10 @@ class ProtectedIndex:
                                            min_span, shingle.window, query.tokens.lang == TEXT)
         return rows[rows[:, 5] >= min_span], hit_row
 
-    def _local_matches(self, query: Sketch, lookup: Lookup, policy: FilterPolicy, docs: np.ndarray | None = None
+    def _local_matches(self, query: Sketch, lookup: Lookup, policy: FilterPolicy
                        ) -> dict[int, list[tuple[Span, int]]]:
-        """Spans per document (``_passage_rows``), of ``docs`` only if given:
-        {doc: [(span, doc tokens covered)]}."""
+        """Spans per document (``_passage_rows``): {doc: [(span, doc tokens covered)]}."""
         rows, hit_row = self._passage_rows(query, lookup, policy)
-        if docs is not None:
-            rows = rows[np.isin(rows[:, 0], docs)]
         k = self.settings.sketch.shingle.k
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
