@@ -260,18 +260,18 @@ class TokenTape:
         starts = self.tokens.get("start", self.tokens.base, self.tokens.end)
         return self.tokens.base + int(np.searchsorted(starts, offset))
 
-    def tail(self, offset: int, lang: str, newlines: np.ndarray = _EMPTY_I64):
+    def tail(self, offset: int, lang: str):
         """(Sketch, Lookup) of the tokens from ``offset`` on, for ``index.passages`` and
         ``index.matches``: the k-grams, their informative flags and lookups as read; no
-        fingerprints and no signature (a tail is matched by its passages, not as a
-        whole). ``newlines`` (offsets of the text's "\\n") give spans their line numbers."""
+        fingerprints, no signature (a tail is matched by its passages, not as a whole)
+        and no newlines (a caller that wants spans' line numbers sets them)."""
 
         t0, n = self.first_token_at(offset), self.tokens.end
         m = max(0, n - self.k + 1 - t0) if n - t0 >= self.k else 0
         tokens = TokenStream(self.tokens.get("hash", t0, n), self.tokens.get("start", t0, n),
                              self.tokens.get("end", t0, n), self.tokens.get("backref", t0, n), lang)
         rows = (t0, t0 + m)
-        sketch = Sketch(tokens, newlines, self.kgrams.get("shingle", *rows), self.kgrams.get("informative", *rows),
+        sketch = Sketch(tokens, _EMPTY_I64, self.kgrams.get("shingle", *rows), self.kgrams.get("informative", *rows),
                         _EMPTY_U64, _EMPTY_I64, _no_signature(self.config), self.config)
         first_hit = self._first_hit_at(t0)
         hit_q, hit_row, hit_doc = (self.hits.get(name, first_hit, self.hits.end) for name in ("q", "row", "doc"))

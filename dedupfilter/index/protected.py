@@ -566,7 +566,7 @@ class ProtectedIndex:
         return out
 
     def _passage_rows(self, query: Sketch, lookup: Lookup, policy: FilterPolicy) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of ``passages_from_hits`` with guaranteed_match_tokens of evidence or
+        """Rows of ``candidate_passages`` with guaranteed_match_tokens of evidence or
         more, and the table row of each hit they index.
 
         Documents are found through the usable query k-grams (informative,
