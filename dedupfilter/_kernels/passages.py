@@ -166,7 +166,7 @@ def passages_of_hits(doc, q, d, by_diagonal, q_shingles, evidence, k, reach, max
 @jit
 def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max_hits, table_doc, table_pos,
                        min_hits, q_shingles, k, reach, max_shift, n_q_tokens, min_tokens, bridge_substitutions):
-    """``hits_of_candidates`` and ``passages_of_hits`` in one call.
+    """A query's passages in the documents it may copy from, in one call.
 
     From the usable k-grams' hits (query index, table row, document; in query
     order), the documents hit by at least ``min_hits`` are the candidates; every
@@ -299,12 +299,11 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
                 by_diagonal[a + t] = a + order[t]
             continue
         for t in range(a, b):  # insertion sort
-            h = t
             at = t
-            while at > a and d[by_diagonal[at - 1]] - q[by_diagonal[at - 1]] > d[h] - q[h]:
+            while at > a and d[by_diagonal[at - 1]] - q[by_diagonal[at - 1]] > d[t] - q[t]:
                 by_diagonal[at] = by_diagonal[at - 1]
                 at -= 1
-            by_diagonal[at] = h
+            by_diagonal[at] = t
     passages, kept = passages_of_hits(doc, q, d, by_diagonal, q_shingles, usable, k, reach, max_shift, n_q_tokens,
                                       min_tokens, bridge_substitutions)
     return passages, rows[kept]
