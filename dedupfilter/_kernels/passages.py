@@ -203,9 +203,7 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
     # Sized for the usable hits and grown before a common k-gram's rows are searched: sizing
     # for every row of every common k-gram (up to max_hits each) would allocate megabytes, at a
     # cost larger than the search.
-    found_cand = np.empty(n + 4 * lo.size, np.int64)
-    found_q = np.empty_like(found_cand)
-    found_row = np.empty_like(found_cand)
+    found = np.empty((n + 4 * lo.size, 3), np.int64)  # rows: (candidate number, query index, table row)
     n_found = 0
     j = 0
     for i in range(lo.size):
@@ -217,19 +215,14 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
                 if not by_membership or (doc < member.size and member[doc]):
                     c = _first_at_least(candidates, doc, 0, n_cand)
                     if c < n_cand and candidates[c] == doc:
-                        found_cand[n_found] = c
-                        found_q[n_found] = i
-                        found_row[n_found] = hit_row[j]
-                        n_found += 1
+                        n_found = _put(found, n_found, c, i, hit_row[j])
                 j += 1
         elif informative[i]:
             first = lo[i]
             last = first + max(min(hi[i] - first, max_hits), 0)
             need = n_found + (last - first) + (n - j)  # room for this range and the usable hits to come
-            if need > found_cand.size:
-                size = max(2 * found_cand.size, need)
-                found_cand, found_q, found_row = (_grown(found_cand, size), _grown(found_q, size),
-                                                  _grown(found_row, size))
+            if need > found.shape[0]:
+                found = _grown(found, max(2 * found.shape[0], need))
             c = 0
             if by_membership:  # the rows of one hash are in document order: so are their candidates
                 for row in range(first, last):
@@ -238,18 +231,12 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
                         c = _gallop(candidates, doc, c, n_cand)
                         if c == n_cand or candidates[c] != doc:  # the table out of document order
                             c = _first_at_least(candidates, doc, 0, n_cand)
-                        found_cand[n_found] = c
-                        found_q[n_found] = i
-                        found_row[n_found] = row
-                        n_found += 1
+                        n_found = _put(found, n_found, c, i, row)
             elif BISECT_FROM * n_cand < last - first:  # a long range: bisect each candidate
                 for c in range(n_cand):
                     row = _first_at_least(table_doc, candidates[c], first, last)
                     while row < last and table_doc[row] == candidates[c]:
-                        found_cand[n_found] = c
-                        found_q[n_found] = i
-                        found_row[n_found] = row
-                        n_found += 1
+                        n_found = _put(found, n_found, c, i, row)
                         row += 1
             else:  # merge the rows with the candidates
                 for row in range(first, last):
@@ -259,15 +246,12 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
                     if c == n_cand:
                         break
                     if candidates[c] == doc:
-                        found_cand[n_found] = c
-                        found_q[n_found] = i
-                        found_row[n_found] = row
-                        n_found += 1
+                        n_found = _put(found, n_found, c, i, row)
 
     # Grouped by candidate (a stable counting sort), then by document position at one query index.
     group_start = np.zeros(n_cand + 1, np.int64)
     for h in range(n_found):
-        group_start[found_cand[h] + 1] += 1
+        group_start[found[h, 0] + 1] += 1
     for c in range(n_cand):
         group_start[c + 1] += group_start[c]
     fill = group_start[:n_cand].copy()
@@ -276,13 +260,13 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
     d = np.empty(n_found, np.int64)
     rows = np.empty(n_found, np.int64)
     for h in range(n_found):
-        c = found_cand[h]
+        c, q_h, row_h = found[h, 0], found[h, 1], found[h, 2]
         at = fill[c]
         fill[c] += 1
         doc[at] = candidates[c]
-        q[at] = found_q[h]
-        d[at] = table_pos[found_row[h]]
-        rows[at] = found_row[h]
+        q[at] = q_h
+        d[at] = table_pos[row_h]
+        rows[at] = row_h
         while at > group_start[c] and q[at - 1] == q[at] and d[at - 1] > d[at]:
             q[at - 1], q[at] = q[at], q[at - 1]
             d[at - 1], d[at] = d[at], d[at - 1]
@@ -324,8 +308,17 @@ def _gallop(table, value, lo, hi):
 
 
 @jit
-def _grown(array, size):
-    """``array`` at the start of a new array of ``size`` elements (the rest uninitialized)."""
-    out = np.empty(size, array.dtype)
-    out[:array.size] = array
+def _put(found, n_found, c, i, row):
+    """Write the hit (candidate number, query index, table row) at ``n_found``; the new count."""
+    found[n_found, 0] = c
+    found[n_found, 1] = i
+    found[n_found, 2] = row
+    return n_found + 1
+
+
+@jit
+def _grown(found, n_rows):
+    """``found`` at the start of a new array of ``n_rows`` rows (the rest uninitialized)."""
+    out = np.empty((n_rows, found.shape[1]), found.dtype)
+    out[:found.shape[0]] = found
     return out
