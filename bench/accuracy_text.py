@@ -291,7 +291,8 @@ def pan_detections(corpus: PanCorpus, settings: list[PanSetting]) -> tuple[dict,
 
 
 REWORDED_PAIRS = "k8 gap 8 + reworded prose, pairs given (`compare --reworded`)"
-REWORDED_INDEX = "k8 gap 8 + reworded prose, through the index (`query --reworded --top 20`, index with text)"
+REWORDED_INDEX = ("k8 gap 8 + reworded prose, through the index (`query --reworded --top 0`: every matched "
+                  "document, 20 aligned; index with text)")
 
 
 def _annotations(susp: str, src: str, spans) -> list[Annotation]:
@@ -303,9 +304,9 @@ def pan_reworded_detections(corpus: PanCorpus) -> tuple[dict, dict]:
     """Detections at the default settings with reworded prose aligned too: for each
     pair as PAN's task gives it (``compare_texts``), and through an index that
     stores the sources' text, where the 20 sources sharing the most sentence keys
-    (then k-grams) with a suspicious document are aligned with it
-    (``ProtectedIndex.query``; spans against unpaired sources are dropped as for
-    every setting)."""
+    (then k-grams) with a suspicious document are aligned with it and every matched
+    source is reported (``ProtectedIndex.query(top=None)``; spans against unpaired
+    sources are dropped as for every setting)."""
     detections = {REWORDED_PAIRS: [], REWORDED_INDEX: []}
     started = time.perf_counter()
     for pairs in corpus.pairs.values():
@@ -324,7 +325,7 @@ def pan_reworded_detections(corpus: PanCorpus) -> tuple[dict, dict]:
     index, _ = ProtectedIndex.empty(IndexSettings(store_text=True)).with_documents(documents)
     built = time.perf_counter()
     for susp in corpus.suspicious():
-        verdict = index.query(corpus.text("susp", susp), "text", top=20, reworded=True)
+        verdict = index.query(corpus.text("susp", susp), "text", top=None, reworded=True)
         for m in verdict.matches:
             if m.doc_id in paired[susp]:
                 detections[REWORDED_INDEX] += _annotations(susp, m.doc_id, m.spans)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_POLICY, FilterPolicy, MinHashConfig, ShingleConfig, SketchConfig
+from .index.protected import DEFAULT_REWORDED_CANDIDATES
 from .index.sketching import default_workers
 from .index.storage import IndexError_
 from .io import InputError, TextInput, read_text
@@ -22,6 +23,20 @@ EXIT_ALLOW, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
 
 LANG_HELP = ("language of the input: " + ", ".join([*LANGUAGES, TEXT]) +
              " (aliases such as py, js, c++ work); default: the file extension, else a content guess")
+
+
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {n}")
+    return n
+
+
+def _positive_int(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {n}")
+    return n
 
 
 def _warn_invalid(inp: TextInput) -> None:
@@ -272,8 +287,9 @@ def cmd_query(args) -> int:
     index = ProtectedIndex.open(args.index, verify=False)
     inp = read_text(args.file)
     _warn_invalid(inp)
-    verdict = index.query(inp.text, args.lang, top=args.top, policy=_index_policy(index, args),
-                          path=None if inp.name == "<stdin>" else inp.name, reworded=args.reworded)
+    verdict = index.query(inp.text, args.lang, top=args.top or None, policy=_index_policy(index, args),
+                          path=None if inp.name == "<stdin>" else inp.name, reworded=args.reworded,
+                          reworded_candidates=args.reworded_candidates)
     return _emit_verdict(args, verdict, inp.name)
 
 
@@ -502,13 +518,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="the text to check (default: - , stdin)")
     p.add_argument("--lang", help=LANG_HELP)
     p.add_argument("--json", action="store_true", help="print the Verdict JSON")
-    p.add_argument("--top", type=int, default=10, metavar="N", help="report at most N documents (default 10)")
+    p.add_argument("--top", type=_non_negative_int, default=10, metavar="N",
+                   help="report the N documents with the longest passages (default 10; 0: every "
+                        "matched document). The action does not depend on N")
     p.add_argument("--reworded", action="store_true",
-                   help="prose: also align the query sentence by sentence with the N documents "
+                   help="prose: also align the query sentence by sentence with the documents "
                         "sharing the most sentence keys, then k-grams, with it, to find passages "
                         "reworded throughout "
                         "(shuffled, substituted, edited words; spans of kind 'reworded'). Needs an "
                         "index built with --store-text")
+    p.add_argument("--reworded-candidates", type=_positive_int, default=DEFAULT_REWORDED_CANDIDATES, metavar="M",
+                   help=f"with --reworded: how many documents to align (default {DEFAULT_REWORDED_CANDIDATES}); "
+                        "each costs milliseconds, more find sources that share fewer sentence keys")
     _add_index_policy_options(p)
     p.set_defaults(func=cmd_query)
 

@@ -189,6 +189,52 @@ def test_index_query_finds_reworded_paragraphs_among_all(paragraph_index, paragr
     assert found >= 0.85 * tried  # 28 of 29 when written (18 by k-grams alone)
 
 
+def _distinct_paragraphs(paragraphs, n):
+    """``n`` paragraphs protected once each (pydoc topics quote each other)."""
+    once = [i for i, p in enumerate(paragraphs) if paragraphs.count(p) == 1]
+    return once[::max(1, len(once) // n)][:n]
+
+
+def test_top_cuts_the_reported_documents_not_the_decision(paragraph_index, paragraphs, tmp_path, capsys):
+    picked = _distinct_paragraphs(paragraphs, 12)
+    answer = "\n\n".join(paragraphs[i] for i in picked)
+    every = paragraph_index.query(answer, "text", top=None)
+    copied = {f"para{i}" for i in picked}
+    assert copied <= {m.doc_id for m in every.matches if m.longest_span >= 30}
+    assert "more)" in every.reason
+    one = paragraph_index.query(answer, "text", top=1)
+    assert len(one.matches) == 1 and one.matches[0] == every.matches[0]
+    assert (one.action, one.reason, one.score) == (every.action, every.reason, every.score)
+    with pytest.raises(ValueError, match="top"):
+        paragraph_index.query(answer, "text", top=0)
+
+    paragraph_index.save(tmp_path / "idx")
+    (tmp_path / "answer.txt").write_text(answer)
+    argv = ["query", str(tmp_path / "idx"), str(tmp_path / "answer.txt"), "--lang", "text", "--json"]
+    assert main(argv) == 1
+    assert len(json.loads(capsys.readouterr().out)["matches"]) == 10  # the default
+    assert main(argv + ["--top", "0"]) == 1
+    assert len(json.loads(capsys.readouterr().out)["matches"]) == len(every.matches) > 10
+    with pytest.raises(SystemExit) as exited:
+        main(argv + ["--top", "-1"])
+    assert exited.value.code == 2 and "--top: must be 0 or more" in capsys.readouterr().err
+
+
+def test_reworded_candidates_is_how_many_documents_are_aligned(paragraph_index, paragraphs):
+    """Paragraphs reworded too heavily for k-grams are found only among the documents
+    aligned: one candidate finds at most one of them, the default finds them all."""
+    picked = _distinct_paragraphs(paragraphs, 3)
+    answer = "\n\n".join(reword(paragraphs[i], seed=i) for i in picked)
+    copied = {f"para{i}" for i in picked}
+
+    def reworded_sources(n):
+        verdict = paragraph_index.query(answer, "text", top=None, reworded=True, reworded_candidates=n)
+        return {m.doc_id for m in verdict.matches if any(s.kind == "reworded" for s in m.spans)}
+
+    assert copied <= reworded_sources(20)
+    assert len(reworded_sources(1)) <= 1
+
+
 def test_reworded_query_needs_the_protected_text(built, tmp_path, capsys):
     from dedupfilter.index import ProtectedIndex
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ MAX_HITS_PER_HASH = 1024  # rows looked at per query k-gram
 # A k-gram found in more places than this (in this index) is too common to find
 # documents by or to count as evidence; it can still join a passage.
 DISTINCTIVE_MAX_HITS = 64
+# Documents aligned with a query sentence by sentence when asked for reworded passages.
+DEFAULT_REWORDED_CANDIDATES = 20
 # What FilterPolicy.gap counts, recorded in the manifest (indexes without it are older).
 POLICY_GAP_UNIT = "changed tokens"
 
@@ -446,17 +448,22 @@ class ProtectedIndex:
     def sketch(self, text: str, lang: str | None = None, path: str | None = None) -> Sketch:
         return sketch(text, lang, self.settings.sketch, path=path)
 
-    def query(self, text: str, lang: str | None = None, *, top: int = 10, policy: FilterPolicy | None = None,
-              path: str | None = None, config: SketchConfig | None = None, reworded: bool = False,
+    def query(self, text: str, lang: str | None = None, *, top: int | None = 10,
+              policy: FilterPolicy | None = None, path: str | None = None, config: SketchConfig | None = None,
+              reworded: bool = False, reworded_candidates: int = DEFAULT_REWORDED_CANDIDATES,
               align_params: AlignParams = DEFAULT_ALIGN_PARAMS) -> Verdict:
-        """The Verdict for ``text``: matched documents with scores, spans and line ranges.
+        """The Verdict for ``text``: matched documents with scores, spans and line ranges;
+        the ``top`` documents with the longest passages (None: every matched document).
+        The action does not depend on ``top``: it is decided by the best matches.
 
         With ``reworded`` (prose queries; the index must store the protected text),
-        the ``top`` documents sharing the most sentence keys, then distinctive
-        k-grams, with the query are also aligned with it sentence by sentence
-        (``align.align``), to find passages reworded throughout (spans of kind
-        "reworded").
+        the ``reworded_candidates`` documents sharing the most sentence keys, then
+        distinctive k-grams, with the query are also aligned with it sentence by
+        sentence (``align.align``), to find passages reworded throughout (spans of
+        kind "reworded"). Each aligned document costs milliseconds (a few per 10 KB).
         """
+        if top is not None and top < 1:
+            raise ValueError(f"top must be at least 1 (or None: every matched document), got {top}")
         if config is not None and config.fingerprint != self.settings.sketch.fingerprint:
             raise ValueError(f"query config {config.fingerprint} differs from the index's "
                              f"{self.settings.sketch.fingerprint}; query with the index's config")
@@ -476,11 +483,12 @@ class ProtectedIndex:
             # interpreter sessions) and are indexed as prose, so it is matched as prose too.
             found = best_per_document(found + self.matches(self.sketch(text, TEXT), policy))
         if lookup is not None and resolved in PROSE_LANGUAGES:
-            found = self._with_reworded(text, query, lookup, found, top, align_params)
-        return decide(found[:top], policy)
+            found = self._with_reworded(text, query, lookup, found, reworded_candidates, align_params)
+        verdict = decide(found, policy)
+        return verdict if top is None else replace(verdict, matches=verdict.matches[:top])
 
-    def _reworded_candidates(self, query: Sketch, lookup: Lookup, query_sentences, top: int) -> list[int]:
-        """The ``top`` documents sharing the most sentence keys with the query, then
+    def _reworded_candidates(self, query: Sketch, lookup: Lookup, query_sentences, n: int) -> list[int]:
+        """The ``n`` documents sharing the most sentence keys with the query, then
         those sharing the most distinctive k-grams: where a reworded passage may come from."""
         keys = sentence_keys(query_sentences)
         lo = np.searchsorted(self.sentences.key, keys)
@@ -494,15 +502,15 @@ class ProtectedIndex:
         for docs in (key_docs, hit_doc):
             distinct_docs, n_hits = distinct_counts(docs)
             ranked += distinct_docs[np.argsort(-n_hits, kind="stable")].tolist()
-        return list(dict.fromkeys(ranked))[:top]
+        return list(dict.fromkeys(ranked))[:n]
 
-    def _with_reworded(self, text: str, query: Sketch, lookup: Lookup, found: list[Match], top: int,
+    def _with_reworded(self, text: str, query: Sketch, lookup: Lookup, found: list[Match], n_candidates: int,
                        params: AlignParams) -> list[Match]:
-        """``found`` with the reworded passages of the ``top`` candidate documents
+        """``found`` with the reworded passages of ``n_candidates`` candidate documents
         (``_reworded_candidates``)."""
         query_sentences = sentences(text, params.min_sentence_words)
         by_id = {m.doc_id: m for m in found}
-        for doc in self._reworded_candidates(query, lookup, query_sentences, top):
+        for doc in self._reworded_candidates(query, lookup, query_sentences, n_candidates):
             doc_text = self.docs.texts[doc]
             passages = align(query_sentences, doc_text, params)
             if not passages:
