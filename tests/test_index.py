@@ -227,6 +227,25 @@ def test_boilerplate_and_templates_do_not_block(tmp_path, stdlib_docs):
     assert ignoring.query(template, "python").action == "allow"
 
 
+def test_a_document_protected_many_times_is_a_near_duplicate_of_every_copy(tmp_path, stdlib_docs):
+    """Seventy copies share every k-gram, so the passages ignore them as boilerplate and
+    only LSH finds them: more (document, band) pairs than its first buffer holds."""
+    from dedupfilter.index.protected import LSH_FOUND
+
+    text = stdlib_docs[7].text[:4000]
+    copies = 70
+    docs = [corpora.Document(f"copy{i}", "x", text, "python") for i in range(copies)]
+    docs += [corpora.Document(d.doc_id, d.source, d.text, "python") for d in stdlib_docs[20:40]]
+    index, _ = build_index(tmp_path / "i", docs, n_workers=1)
+    assert copies * index.settings.bands[0] > LSH_FOUND
+    for opened in (index, ProtectedIndex.open(tmp_path / "i")):
+        verdict = opened.query(text, "python", top=None)
+        assert verdict.action == "block" and "near-duplicate" in verdict.reason
+        assert {m.doc_id for m in verdict.matches} == {f"copy{i}" for i in range(copies)}
+        assert all(m.jaccard == 1.0 and not m.spans for m in verdict.matches)
+        assert opened.query(stdlib_docs[60].text, "python").action == "allow"
+
+
 def test_text_is_stored_only_when_asked(tmp_path, protected_docs):
     plain, _ = build_index(tmp_path / "p", protected_docs[:2], n_workers=1)
     assert plain.text_of(protected_docs[0].doc_id) is None

@@ -214,7 +214,7 @@ def test_warm_up_compiles_every_kernel():
     for kernel in (tokenize.tokenize_prose, tokens.hash_ranges, tokens.backrefs_by_key,
                    shingle.shingle_hashes, winnow.winnow, minhash.minhash64,
                    minhash.minhash32, minhash.minhash64_batch, minhash.minhash32_batch, lsh.band_keys,
-                   lsh.lsh_candidates,
+                   lsh.lsh_candidates, lsh.band_directory,
                    passages.passages_of_hits, lookup.sorted_ranges,
                    passages.candidate_passages, lookup.usable_hits, lookup.directory_ranges):
         assert kernel.signatures, kernel.__name__
@@ -381,10 +381,10 @@ def test_a_query_repeating_one_line_does_not_join_copied_runs():
     assert 0 in rows[:, 1]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_lsh_candidates_are_the_documents_sharing_a_band(data):
-    from dedupfilter._kernels.lsh import band_keys, lsh_candidates
+    from dedupfilter._kernels.lsh import band_directory, band_keys, lsh_candidates
 
     n_bands, rows = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 4))
     # Few distinct values: documents share bands with the query and with one another.
@@ -394,9 +394,34 @@ def test_lsh_candidates_are_the_documents_sharing_a_band(data):
     keys = band_keys(signatures, n_bands, rows).T  # as ProtectedIndex keeps them: sorted per band
     order = np.argsort(keys, axis=1, kind="stable")
     sorted_keys, docs = np.take_along_axis(keys, order, axis=1).copy(), order.astype(np.uint32)
+    directory = band_directory(sorted_keys, data.draw(st.integers(1, 6)))
     query_keys = band_keys(query[None, :], n_bands, rows)[0]
-    expected = sorted({d for d in range(signatures.shape[0]) for b in range(n_bands) if keys[b, d] == query_keys[b]})
-    assert lsh_candidates(query, n_bands, rows, sorted_keys, docs).tolist() == expected
+    pairs = [(b, d) for d in range(signatures.shape[0]) for b in range(n_bands) if keys[b, d] == query_keys[b]]
+
+    found = np.full(data.draw(st.integers(0, 8)), 99, np.uint32)  # maybe too small: counted, not written
+    n = lsh_candidates(query, rows, sorted_keys, docs, directory, found)
+    assert n == len(pairs)
+    written = found[:min(n, found.size)].tolist()
+    assert set(written) <= {d for _, d in pairs} and (found[len(written):] == 99).all()
+    found = np.empty(n, np.uint32)
+    assert lsh_candidates(query, rows, sorted_keys, docs, directory, found) == n
+    assert sorted(found.tolist()) == sorted(d for _, d in pairs)
+
+
+def test_band_directory_is_each_bands_table_directory():
+    from dedupfilter._kernels.lookup import table_directory
+    from dedupfilter._kernels.lsh import band_directory
+
+    rng = np.random.default_rng(0)
+    keys = np.sort(rng.integers(0, 2**64, (3, 500), dtype=np.uint64), axis=1)
+    keys[1, 100:140] = keys[1, 100]  # a run of equal keys
+    for bits in (1, 4, 7):
+        directory = band_directory(keys, bits)
+        assert directory.shape == (3, 2**bits + 1)
+        for band in range(3):
+            assert (directory[band] == table_directory(keys[band], bits)).all()
+            top = (keys[band] >> np.uint64(64 - bits)).astype(np.int64)
+            assert (directory[band] == np.searchsorted(top, np.arange(2**bits + 1))).all()
 
 
 def _passages_step_by_step(hit_doc, hit_q, hit_d, q_shingles, k, reach, max_shift, min_tokens, evidence, bridge):

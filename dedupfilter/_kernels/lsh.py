@@ -7,6 +7,7 @@ import numpy as np
 
 from . import jit, pjit
 from .hashing import finalize64, mix64
+from .lookup import _first_at_least, table_directory
 
 
 @jit(inline="always")
@@ -29,56 +30,43 @@ def band_keys(signatures, n_bands, rows):
 
 
 @jit
-def _first_at_least_uniform(keys, key):
-    """The first index of the sorted ``keys`` whose value is >= ``key``.
-
-    Band keys are hashes, spread evenly over 64 bits, so interpolation finds
-    the place in a few probes (each a cache miss on a large index) where
-    bisection takes one per level; bisection steps take over when
-    interpolation stops halving the range (many equal keys).
-    """
-    lo, hi = 0, keys.size
-    interpolate = True
-    while hi - lo > 8:
-        first, last = keys[lo], keys[hi - 1]
-        if key <= first:
-            return lo
-        if key > last:
-            return hi
-        size = hi - lo
-        spread = float(last) - float(first)  # float: it may exceed 2**63; 0 when close to it
-        if interpolate and spread > 0.0:
-            probe = lo + int((float(key) - float(first)) / spread * (size - 1))
-            probe = min(max(probe, lo), hi - 1)
-        else:
-            probe = lo + size // 2
-        if keys[probe] < key:
-            lo = probe + 1
-        else:
-            hi = probe
-        interpolate = hi - lo <= size // 2
-    while lo < hi and keys[lo] < key:
-        lo += 1
-    return lo
+def band_directory(sorted_band_keys, bits):
+    """(n_bands, 2**bits + 1): per band, ``lookup.table_directory`` of its sorted keys."""
+    n_bands = sorted_band_keys.shape[0]
+    directory = np.empty((n_bands, (1 << bits) + 1), np.int64)
+    for band in range(n_bands):
+        directory[band] = table_directory(sorted_band_keys[band], bits)
+    return directory
 
 
 @jit
-def lsh_candidates(signature, n_bands, rows, sorted_band_keys, band_docs):
-    """The documents (sorted, distinct) that share a band key with ``signature``.
+def lsh_candidates(signature, rows, sorted_band_keys, band_docs, directory, out):
+    """How many (document, band) pairs share a band key with ``signature``; their
+    documents are written to ``out`` (a document once per band it shares; those
+    beyond ``out.size`` are counted, not written: call again with a larger ``out``).
 
     ``sorted_band_keys`` (n_bands, n_docs): each band's keys sorted, with
-    ``band_docs`` the document of each key. One call for the whole lookup:
-    per band one key and one search of that band's keys.
+    ``band_docs`` the document of each key and ``directory`` their
+    ``band_directory``. Per band one key, found by bisecting its bucket of the
+    directory (about four keys: two cache misses where a search of the whole
+    band takes one per level). The count is returned, not an array of documents,
+    because building and returning an array costs more than the search when, as
+    for nearly every query, nothing is found.
     """
-    n_docs = sorted_band_keys.shape[1]
-    found = np.empty(0, band_docs.dtype)
-    for band in range(n_bands):
+    bits = 0
+    while (1 << bits) < directory.shape[1] - 1:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    n = 0
+    for band in range(sorted_band_keys.shape[0]):
         key = _band_key(signature, band, rows)
+        bucket = np.int64(key >> shift)
+        end_of_bucket = directory[band, bucket + 1]
         keys = sorted_band_keys[band]
-        lo = _first_at_least_uniform(keys, key)
-        end = lo
-        while end < n_docs and keys[end] == key:
-            end += 1
-        if end > lo:
-            found = np.concatenate((found, band_docs[band, lo:end]))
-    return np.unique(found)
+        at = _first_at_least(keys, key, directory[band, bucket], end_of_bucket)
+        while at < end_of_bucket and keys[at] == key:
+            if n < out.size:
+                out[n] = band_docs[band, at]
+            n += 1
+            at += 1
+    return n

@@ -38,7 +38,7 @@ def warm_up() -> None:
     for signature in (signatures[0], signatures[0].astype(np.uint32)):
         for keys, docs in ((np.zeros((2, 3), np.uint64), np.zeros((2, 3), np.uint32)),
                            (_read_only(np.zeros((2, 3), np.uint64)), _read_only(np.zeros((2, 3), np.uint32)))):
-            lsh.lsh_candidates(signature, 2, 4, keys, docs)
+            lsh.lsh_candidates(signature, 4, keys, docs, lsh.band_directory(keys, 2), np.empty(4, docs.dtype))
     passages.passages_of_hits(np.zeros(8, np.int64), i64, i64, i64, u64, np.ones(8, np.bool_), 3, 4, 4, 10, 5, True)
     table_doc = np.arange(8, dtype=np.uint32)
     for table in (u64, _read_only(u64)):  # an opened index's columns are read-only memory maps

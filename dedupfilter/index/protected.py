@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from .._kernels.lsh import band_keys, lsh_candidates
+from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
@@ -39,6 +39,10 @@ MAX_HITS_PER_HASH = 1024  # rows looked at per query k-gram
 # A k-gram found in more places than this (in this index) is too common to find
 # documents by or to count as evidence; it can still join a passage.
 DISTINCTIVE_MAX_HITS = 64
+# A bucket of an LSH band's directory holds about this many keys (a cache line or two).
+LSH_KEYS_PER_BUCKET = 4
+# Room for this many (document, band) pairs sharing a band key with a query; more are looked up twice.
+LSH_FOUND = 64
 # Documents aligned with a query sentence by sentence when asked for reworded passages.
 DEFAULT_REWORDED_CANDIDATES = 20
 # What FilterPolicy.gap counts, recorded in the manifest (indexes without it are older).
@@ -241,6 +245,8 @@ class ProtectedIndex:
         self.templates = templates
         self.ignored = ignored if ignored is not None else self._compute_ignored()
         self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
+        self._bands = settings.bands
+        self._band_directory = None  # made on the first LSH lookup (not stored: ~0.1 s at 1M documents)
         self.manifest = manifest or {}
         self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
         self._directory = directory if directory is not None and _fits(directory, self.fp.hash) else None
@@ -556,8 +562,16 @@ class ProtectedIndex:
         return sorted(matches, key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
 
     def _lsh_candidates(self, query: Sketch) -> set[int]:
-        n_bands, rows = self.settings.bands
-        return set(lsh_candidates(query.signature, n_bands, rows, self.band_keys, self.band_docs).tolist())
+        if self._band_directory is None:
+            bits = int(np.clip(np.log2(max(self.band_keys.shape[1], 1) / LSH_KEYS_PER_BUCKET), 1, 24))
+            self._band_directory = band_directory(self.band_keys, bits)
+        rows = self._bands[1]
+        found = np.empty(LSH_FOUND, self.band_docs.dtype)
+        n = lsh_candidates(query.signature, rows, self.band_keys, self.band_docs, self._band_directory, found)
+        if n > found.size:
+            found = np.empty(n, self.band_docs.dtype)
+            lsh_candidates(query.signature, rows, self.band_keys, self.band_docs, self._band_directory, found)
+        return set(found[:n].tolist()) if n else set()
 
     def passages(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None) -> np.ndarray:
         """The query's copied passages of ``guaranteed_match_tokens`` or more, as int64
