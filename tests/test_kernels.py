@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from unittest import mock
 
 import numba
@@ -271,6 +272,23 @@ def test_sorted_ranges_is_searchsorted(table, values, n_samples):
     lo, hi = sorted_ranges(table, values, *table_sample(table, n_samples))
     np.testing.assert_array_equal(lo, np.searchsorted(table, values, side="left"))
     np.testing.assert_array_equal(hi, np.searchsorted(table, values, side="right"))
+
+@settings(deadline=None)
+@given(docs=st.lists(st.one_of(st.integers(0, 40), st.integers(0, 2**40)), max_size=400),
+       min_hits=st.integers(1, 5))
+def test_doc_table_counts_and_numbers_the_candidates(docs, min_hits):
+    from dedupfilter._kernels.passages import _candidates_in_table, _doc_table, _slot_of
+
+    slot_doc, slot_value, bits = _doc_table(np.array(docs, np.int64))
+    counts = collections.Counter(docs)
+    assert slot_doc.size == 2**bits >= 2 * len(counts)
+    assert {int(d): int(n) for d, n in zip(slot_doc, slot_value) if d >= 0} == dict(counts)
+    candidates = _candidates_in_table(slot_doc, slot_value, bits, min_hits).tolist()
+    assert candidates == sorted(d for d, n in counts.items() if n >= min_hits)
+    for doc in set(docs) | {2**41, 7}:
+        number = slot_value[_slot_of(slot_doc, bits, doc)]
+        assert number == (candidates.index(doc) if doc in candidates else -1)
+
 
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
