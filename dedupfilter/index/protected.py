@@ -247,6 +247,7 @@ class ProtectedIndex:
         self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
         self._bands = settings.bands
         self._band_directory = None  # made on the first LSH lookup (not stored: ~0.1 s at 1M documents)
+        self._keys_per_doc: np.ndarray | None = None  # sentence keys of each document, on first use
         self.manifest = manifest or {}
         self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
         self._directory = directory if directory is not None and _fits(directory, self.fp.hash) else None
@@ -494,21 +495,37 @@ class ProtectedIndex:
         return verdict if top is None else replace(verdict, matches=verdict.matches[:top])
 
     def _reworded_candidates(self, query: Sketch, lookup: Lookup, query_sentences, n: int) -> list[int]:
-        """The ``n`` documents sharing the most sentence keys with the query, then
-        those sharing the most distinctive k-grams: where a reworded passage may come from."""
+        """The ``n`` documents whose sentence keys best match the query's, then those
+        sharing the most distinctive k-grams: where a reworded passage may come from.
+
+        A document's score is the sum of its shared keys' idf, log(documents / documents
+        with the key), over the square root of its number of keys: a long document on the
+        query's subject shares many common word pairs by chance. (On 80-pair samples of
+        PAN 2013 train, the paired source of random obfuscation alignment finds was among
+        the first 20 for 43 of 75 pairs by count of shared keys, 49 this way; 49 and 61
+        among 40.)"""
         keys = sentence_keys(query_sentences)
         lo = np.searchsorted(self.sentences.key, keys)
         hi = np.searchsorted(self.sentences.key, keys, side="right")
-        common = hi - lo > self.settings.df_cutoff(len(self))  # word pairs of boilerplate sentences
-        key_docs = np.concatenate([self.sentences.doc[a:b] for a, b in zip(lo[~common], hi[~common])]
-                                  + [np.empty(0, np.uint32)]).astype(np.int64)
+        kept = hi - lo <= self.settings.df_cutoff(len(self))  # not the word pairs of boilerplate sentences
+        lo, hi = lo[kept], hi[kept]
+        lengths = hi - lo
+        rows = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        key_of, doc_of = distinct_pairs(np.repeat(np.arange(lo.size), lengths), self.sentences.doc[rows].astype(np.int64))
+        docs_with_key = np.bincount(key_of, minlength=lo.size)
+        docs, at = np.unique(doc_of, return_inverse=True)
+        idf = np.log(len(self) / docs_with_key[key_of])
+        score = np.bincount(at, weights=idf, minlength=docs.size) / np.sqrt(self._sentence_keys_per_doc()[docs])
         *_, hit_doc = usable_hits(lookup.lo, lookup.hi, query.informative, lookup.ignored, DISTINCTIVE_MAX_HITS,
                                   MAX_HITS_PER_HASH, self.fp.doc)
-        ranked = []
-        for docs in (key_docs, hit_doc):
-            distinct_docs, n_hits = distinct_counts(docs)
-            ranked += distinct_docs[np.argsort(-n_hits, kind="stable")].tolist()
+        hit_docs, n_hits = distinct_counts(hit_doc)
+        ranked = docs[np.lexsort((docs, -score))].tolist() + hit_docs[np.argsort(-n_hits, kind="stable")].tolist()
         return list(dict.fromkeys(ranked))[:n]
+
+    def _sentence_keys_per_doc(self) -> np.ndarray:
+        if self._keys_per_doc is None:
+            self._keys_per_doc = np.maximum(np.bincount(self.sentences.doc, minlength=len(self)), 1)
+        return self._keys_per_doc
 
     def _with_reworded(self, text: str, query: Sketch, lookup: Lookup, found: list[Match], n_candidates: int,
                        params: AlignParams) -> list[Match]:
