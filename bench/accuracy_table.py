@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -111,9 +112,10 @@ def text_rows(text: dict) -> list[list[str]]:
     if pan:
         test = pan["corpora"]["test"]["by_setting"]
         published = text["published"]
+        through_index = [(f"through the index, {m.group(1)} aligned", x) for x in test
+                         if "reworded prose, through the index" in x and (m := re.search(r"(\d+) aligned", x))]
         reworded = [(f"reworded prose aligned too, {how}", label) for how, label in (
-            ("pairs given", next((x for x in test if "reworded prose, pairs given" in x), None)),
-            ("through the index", next((x for x in test if "reworded prose, through the index" in x), None)))
+            ("pairs given", next((x for x in test if "reworded prose, pairs given" in x), None)), *through_index)
             if label and label != pan["chosen"]]
         for key, label, target in PAN_COLUMNS:
             default, chosen = test[pan["default"]][key]["plagdet"], test[pan["chosen"]][key]["plagdet"]

@@ -638,7 +638,10 @@ def query(args) -> dict:
                 stages.setdefault(name, []).append(seconds)
             totals.append(_timed(index.query, q["text"], q["lang"])[1])
     after_queries = memory()
-    candidates = [sorted(index._lsh_candidates(index.sketch(q["text"], q["lang"]))) for q in queries]
+    sketches = [index.sketch(q["text"], q["lang"]) for q in queries]
+    # As the peers' lookups are timed: back to back over the queries, QUERY_REPEATS passes.
+    lsh_alone = [_timed(index._lsh_candidates, sk)[1] for _ in range(QUERY_REPEATS) for sk in sketches]
+    candidates = [sorted(index._lsh_candidates(sk)) for sk in sketches]
     query_signatures = [index.sketch(q["text"], q["lang"]).signature.tolist() for q in queries]
     bands_s = [_timed(index._compute_bands)[1] for _ in range(3)]
     reopen_s = [_timed(ProtectedIndex.open, index_path(args.docs), False)[1] for _ in range(3)]
@@ -664,6 +667,8 @@ def query(args) -> dict:
             "total query()": latency_summary(per_query_medians(totals, len(queries))),
             **{name: latency_summary(per_query_medians(v, len(queries))) for name, v in stages.items()}},
         "latency_by_query_kind": latency_by_kind(queries, totals),
+        "lsh_alone_latency": latency_summary(lsh_alone),
+        "lsh_alone_latency_per_query_median": latency_summary(per_query_medians(lsh_alone, len(queries))),
         "lsh_build_s": statistics.median(bands_s),
         "lsh_bytes_per_doc": (index.band_keys.nbytes + index.band_docs.nbytes) / n,
         "lsh_candidates": {"mean": statistics.fmean(map(len, candidates)),
@@ -901,7 +906,7 @@ def render(env: dict, prep: dict, runs: dict) -> str:
     big = max(runs)
     r = runs[big]
     q, rn = r["query"], r["peer_rensa"]
-    total, lsh = q["latency"]["total query()"], q["latency"]["lsh"]
+    total, lsh = q["latency"]["total query()"], _lsh_lookup(q)[0]
     ram_doc = q["memory"]["bytes_per_doc"]["after_warmup"]
     loads = [f"{n:,} docs: load average {x['run']['started']['loadavg'][0]:.2f} at start, "
              f"{x['run']['finished']['loadavg'][0]:.2f} at end ({x['run']['started']['time']} to "
@@ -1014,14 +1019,16 @@ def peer_table(runs: dict) -> list[str]:
             "index; datasketch: `insertion_session` inserts of `LeanMinHash` wrappers of our signatures, "
             "bit-identical to datasketch's MinHash; rensa: `insert_matrix` of its own digests of word 5-grams, "
             "computed beforehand in the `signatures` column, 1 thread). RAM = the LSH structure alone. "
-            "Lookup = one LSH query (ours: `_lsh_candidates`, band keys included).", "",
+            "Lookup = one LSH query (ours: `_lsh_candidates`, band keys included), timed back to back over "
+            f"the 200 queries, {QUERY_REPEATS} passes, for every system. Inside a whole query (the `lsh` stage above) ours "
+            "finds its pages evicted by the other stages: that figure is the one a query pays.", "",
             "| docs | system | bands x rows | build s | signatures s | LSH RAM B/doc | lookup p50 us | "
             "lookup p99 us | p99 of per-query medians us | our p50 / theirs | candidates/query | "
             "same candidates as ours |",
             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n, r in runs.items():
         q = r["query"]
-        lsh, lsh_robust, bands = q["latency"]["lsh"], q["latency_per_query_median"]["lsh"], r["build"]["index"]["lsh"]
+        (lsh, lsh_robust), bands = _lsh_lookup(q), r["build"]["index"]["lsh"]
         rows.append(f"| {n:,} | dedupfilter | {bands['bands']} x {bands['rows']} | {q['lsh_build_s']:.2f} | "
                     f"(in build) | {_b(q['lsh_bytes_per_doc'])} | {lsh['p50_us']:.1f} | {lsh['p99_us']:.1f} | "
                     f"{lsh_robust['p99_us']:.1f} | 1.00 | {q['lsh_candidates']['mean']:.2f} | - |")
@@ -1034,6 +1041,14 @@ def peer_table(runs: dict) -> list[str]:
                         f"{lsh['p50_us'] / p['lsh_latency']['p50_us']:.1f} | {p['candidates_mean']:.2f} | "
                         f"{p['candidates_equal_to_ours']}/{p['queries']} |")
     return rows + [""]
+
+
+def _lsh_lookup(q: dict) -> tuple[dict, dict]:
+    """Our LSH lookup timed as the peers' are (back to back); runs from before that was
+    measured have only the stage inside whole queries."""
+    if "lsh_alone_latency" in q:
+        return q["lsh_alone_latency"], q["lsh_alone_latency_per_query_median"]
+    return q["latency"]["lsh"], q["latency_per_query_median"]["lsh"]
 
 
 def outcome_table(runs: dict) -> list[str]:
