@@ -302,7 +302,8 @@ class StreamSession:
             tape.advance(self._tail, self._tail_at, p)
             tape.drop_before(line.start)
             windows.append(tape.tail(line.start, judged_as))
-        readings = [f.index.passages(sk, lookup, policy) for sk, lookup in windows]
+        found = [f.index.passage_rows(sk, lookup, policy) for sk, lookup in windows]
+        readings = [f.index.passages(sk, lookup, policy, rows) for (sk, lookup), rows in zip(windows, found)]
         out: list[StreamItem] = []
         flagged = _flagged_passages(readings, policy.min_match_tokens)
         if flagged.size:
@@ -310,23 +311,23 @@ class StreamSession:
             ranges = [(start, end, ids[doc]) for doc, start, end, _ in flagged.tolist()]
             if policy.action == "block":
                 self.stopped = True
-                self.verdict = self._window_verdict(windows, line)
+                self.verdict = self._window_verdict(windows, found, line)
                 self._note_leaks(ranges)
                 return [FilterEvent("block", p, self.verdict, self._leaks())]
             if self._redact(ranges):
-                out.append(FilterEvent(policy.action, p, self._window_verdict(windows, line)))
+                out.append(FilterEvent(policy.action, p, self._window_verdict(windows, found, line)))
         out += self._release(self._release_point(windows[0][0].tokens.starts, np.concatenate(readings), p))
         return out
 
-    def _window_verdict(self, windows: list, line: _Line) -> Verdict:
+    def _window_verdict(self, windows: list, found: list, line: _Line) -> Verdict:
         """The Verdict of a window (every document it matches, not only those it flags),
-        with line numbers into the output."""
+        from its readings' ``passage_rows`` (``found``), with line numbers into the output."""
         f = self.filter
         newlines = np.fromiter((next_line.start - 1 for next_line in islice(self._lines, 1, None)), np.int64)
-        found = [m for sk, lookup in windows
-                 for m in f.index.matches(replace(sk, newlines=newlines), f.policy, near_duplicates=False,
-                                          lookup=lookup)]
-        return decide([_shifted(m, line.number - 1) for m in best_per_document(found)], f.policy)
+        matches = [m for (sk, lookup), rows in zip(windows, found)
+                   for m in f.index.matches(replace(sk, newlines=newlines), f.policy, near_duplicates=False,
+                                            lookup=lookup, rows=rows)]
+        return decide([_shifted(m, line.number - 1) for m in best_per_document(matches)], f.policy)
 
     def _readings(self, lang: str) -> list[tuple[str, str]]:
         """(tape mode, language judged as) for a window judged in ``lang``. An output of

@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -60,6 +61,15 @@ class Lookup:
     ignored: np.ndarray
     usable: np.ndarray | None = None
     hits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+class PassageRows(NamedTuple):
+    """A query's passages as ``ProtectedIndex.passage_rows`` finds them: int64 rows (doc,
+    first query token, end query token, first hit, last hit, evidence tokens), the hits
+    being ``hit_row``'s table rows."""
+
+    rows: np.ndarray
+    hit_row: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -554,16 +564,18 @@ class ProtectedIndex:
         return Lookup(*directory_ranges(shingles, self.fp.hash, self._directory, self.ignored))
 
     def matches(self, query: Sketch, policy: FilterPolicy | None = None, *,
-                near_duplicates: bool = True, lookup: Lookup | None = None) -> list[Match]:
+                near_duplicates: bool = True, lookup: Lookup | None = None,
+                rows: PassageRows | None = None) -> list[Match]:
         """Every protected document the query copies from (passages) or, with
         ``near_duplicates``, nearly duplicates as a whole (LSH). ``lookup``:
-        ``self.lookup(query.shingles)``, if the caller has it already."""
+        ``self.lookup(query.shingles)``, and ``rows``: ``self.passage_rows(query,
+        lookup, policy)``, if the caller has them already."""
         policy = policy or self.policy
         if len(self) == 0 or query.n_tokens == 0:
             return []
         lookup = lookup or self.lookup(query.shingles)
         usable = query.informative & ~lookup.ignored
-        by_doc = self._local_matches(query, lookup, policy)
+        by_doc = self._local_matches(query, rows or self.passage_rows(query, lookup, policy))
         # A query made of boilerplate and templates is no near-duplicate of anything.
         whole = near_duplicates and usable.sum() >= policy.min_match_tokens
         candidates = self._lsh_candidates(query) if whole else set()
@@ -590,12 +602,14 @@ class ProtectedIndex:
             lsh_candidates(query.signature, rows, self.band_keys, self.band_docs, self._band_directory, found)
         return set(found[:n].tolist()) if n else set()
 
-    def passages(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None) -> np.ndarray:
+    def passages(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None,
+                 rows: PassageRows | None = None) -> np.ndarray:
         """The query's copied passages of ``guaranteed_match_tokens`` or more, as int64
         rows (doc, query start, query end, evidence tokens), start and end in characters:
         what ``matches`` reports as spans, without building them (a stream's window is
-        judged by these, and Matches are made only when one is long enough to flag)."""
-        rows, _ = self._passage_rows(query, lookup, policy or self.policy)
+        judged by these, and Matches are made only when one is long enough to flag, from
+        the same ``passage_rows``)."""
+        rows, _ = rows or self.passage_rows(query, lookup, policy)
         starts, ends = query.tokens.starts, query.tokens.ends
         out = np.empty((rows.shape[0], 4), np.int64)
         out[:, 0] = rows[:, 0]
@@ -604,9 +618,10 @@ class ProtectedIndex:
         out[:, 3] = rows[:, 5]
         return out
 
-    def _passage_rows(self, query: Sketch, lookup: Lookup, policy: FilterPolicy) -> tuple[np.ndarray, np.ndarray]:
+    def passage_rows(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None) -> PassageRows:
         """Rows of ``candidate_passages`` with guaranteed_match_tokens of evidence or
-        more, and the table row of each hit they index.
+        more, and the table row of each hit they index: what ``passages`` and
+        ``matches`` are made from.
 
         Documents are found through the usable query k-grams (informative,
         not boilerplate, and found in at most DISTINCTIVE_MAX_HITS places); in
@@ -617,6 +632,7 @@ class ProtectedIndex:
         evidence for k tokens at most: documents hit by fewer are not looked
         at (most of those hit at all, on a large index).
         """
+        policy = policy or self.policy
         shingle = self.settings.sketch.shingle
         k, min_span = shingle.k, shingle.guaranteed_match_tokens
         min_hits = -(-min_span // k)
@@ -628,12 +644,11 @@ class ProtectedIndex:
         rows, hit_row = candidate_passages(*hits, lookup.lo, lookup.hi, query.informative, usable, MAX_HITS_PER_HASH,
                                            self.fp.doc, self.fp.pos, min_hits, query.shingles, k, policy.gap,
                                            min_span, shingle.window, query.tokens.lang == TEXT)
-        return rows[rows[:, 5] >= min_span], hit_row
+        return PassageRows(rows[rows[:, 5] >= min_span], hit_row)
 
-    def _local_matches(self, query: Sketch, lookup: Lookup, policy: FilterPolicy
-                       ) -> dict[int, list[tuple[Span, int]]]:
-        """Spans per document (``_passage_rows``): {doc: [(span, doc tokens covered)]}."""
-        rows, hit_row = self._passage_rows(query, lookup, policy)
+    def _local_matches(self, query: Sketch, passage_rows: PassageRows) -> dict[int, list[tuple[Span, int]]]:
+        """Spans per document (``passage_rows``): {doc: [(span, doc tokens covered)]}."""
+        rows, hit_row = passage_rows
         k = self.settings.sketch.shingle.k
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
