@@ -292,7 +292,7 @@ def pan_detections(corpus: PanCorpus, settings: list[PanSetting]) -> tuple[dict,
 
 
 REWORDED_PAIRS = "k8 gap 8 + reworded prose, pairs given (`compare --reworded`)"
-ALIGNED_THROUGH_INDEX = (DEFAULT_REWORDED_CANDIDATES, 2 * DEFAULT_REWORDED_CANDIDATES)
+ALIGNED_THROUGH_INDEX = (DEFAULT_REWORDED_CANDIDATES // 2, DEFAULT_REWORDED_CANDIDATES)
 
 
 def reworded_index_label(aligned: int) -> str:
@@ -301,7 +301,6 @@ def reworded_index_label(aligned: int) -> str:
             f"matched document, {aligned} aligned; index with text)")
 
 
-REWORDED_INDEX = reworded_index_label(DEFAULT_REWORDED_CANDIDATES)
 REWORDED_INDEX_LABELS = tuple(reworded_index_label(n) for n in ALIGNED_THROUGH_INDEX)
 
 
@@ -313,7 +312,7 @@ def _annotations(susp: str, src: str, spans) -> list[Annotation]:
 def pan_reworded_detections(corpus: PanCorpus) -> tuple[dict, dict]:
     """Detections at the default settings with reworded prose aligned too: for each
     pair as PAN's task gives it (``compare_texts``), and through an index that
-    stores the sources' text, where the 20 (and 40) sources whose sentence keys (then
+    stores the sources' text, where the 40 (and 20) sources whose sentence keys (then
     k-grams) best match a suspicious document's are aligned with it and every matched
     source is reported (``ProtectedIndex.query(top=None)``; spans against unpaired
     sources are dropped as for every setting)."""
