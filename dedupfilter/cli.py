@@ -523,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "matched document). The action does not depend on N")
     p.add_argument("--reworded", action="store_true",
                    help="prose: also align the query sentence by sentence with the documents "
-                        "sharing the most sentence keys, then k-grams, with it, to find passages "
+                        "whose sentence keys, then k-grams, best match it, to find passages "
                         "reworded throughout "
                         "(shuffled, substituted, edited words; spans of kind 'reworded'). Needs an "
                         "index built with --store-text")

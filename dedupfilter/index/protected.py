@@ -46,7 +46,7 @@ LSH_KEYS_PER_BUCKET = 4
 LSH_FOUND = 64
 # Documents aligned with a query sentence by sentence when asked for reworded passages: on PAN
 # 2013's test corpus, through the index, 20 gave entire plagdet 0.808 at 0.08 s a suspicious
-# document, 40 gave 0.842 at 0.18 s (python bench/accuracy_text.py).
+# document, 40 gave 0.842 at 0.15-0.19 s (python bench/accuracy_text.py).
 DEFAULT_REWORDED_CANDIDATES = 40
 # What FilterPolicy.gap counts, recorded in the manifest (indexes without it are older).
 POLICY_GAP_UNIT = "changed tokens"
@@ -257,7 +257,7 @@ class ProtectedIndex:
         self.templates = templates
         self.ignored = ignored if ignored is not None else self._compute_ignored()
         self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
-        self._bands = settings.bands
+        self._bands = settings.bands  # (an lru_cache call per LSH lookup otherwise: a fifth of it)
         self._band_directory = None  # made on the first LSH lookup (not stored: ~0.1 s at 1M documents)
         self._keys_per_doc: np.ndarray | None = None  # sentence keys of each document, on first use
         self.manifest = manifest or {}
@@ -476,10 +476,11 @@ class ProtectedIndex:
         The action does not depend on ``top``: it is decided by the best matches.
 
         With ``reworded`` (prose queries; the index must store the protected text),
-        the ``reworded_candidates`` documents sharing the most sentence keys, then
-        distinctive k-grams, with the query are also aligned with it sentence by
-        sentence (``align.align``), to find passages reworded throughout (spans of
-        kind "reworded"). Each aligned document costs milliseconds (a few per 10 KB).
+        the ``reworded_candidates`` documents whose sentence keys, then distinctive
+        k-grams, best match the query's (``_reworded_candidates``) are also aligned
+        with it sentence by sentence (``align.align``), to find passages reworded
+        throughout (spans of kind "reworded"). Each aligned document costs
+        milliseconds (a few per 10 KB).
         """
         if top is not None and top < 1:
             raise ValueError(f"top must be at least 1 (or None: every matched document), got {top}")
@@ -611,13 +612,13 @@ class ProtectedIndex:
         what ``matches`` reports as spans, without building them (a stream's window is
         judged by these, and Matches are made only when one is long enough to flag, from
         the same ``passage_rows``)."""
-        rows, _ = rows or self.passage_rows(query, lookup, policy)
+        found = (rows or self.passage_rows(query, lookup, policy)).rows
         starts, ends = query.tokens.starts, query.tokens.ends
-        out = np.empty((rows.shape[0], 4), np.int64)
-        out[:, 0] = rows[:, 0]
-        out[:, 1] = starts[rows[:, 1]]
-        out[:, 2] = ends[rows[:, 2] - 1]
-        out[:, 3] = rows[:, 5]
+        out = np.empty((found.shape[0], 4), np.int64)
+        out[:, 0] = found[:, 0]
+        out[:, 1] = starts[found[:, 1]]
+        out[:, 2] = ends[found[:, 2] - 1]
+        out[:, 3] = found[:, 5]
         return out
 
     def passage_rows(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None) -> PassageRows:
