@@ -227,8 +227,13 @@ def table_ranges(q_hashes: np.ndarray, table_hashes: np.ndarray,
 def table_directory(table_hashes: np.ndarray, rows_per_bucket: int = 16) -> np.ndarray:
     """A directory of a sorted hash table, for ``directory_ranges``: the first row of
     each bucket of hashes sharing their top bits, about ``rows_per_bucket`` rows each."""
-    bits = int(np.clip(np.log2(max(table_hashes.size, 1) / rows_per_bucket), 1, 24))
-    return _lookup.table_directory(table_hashes, bits)
+    return _lookup.table_directory(table_hashes, directory_bits(table_hashes.size, rows_per_bucket))
+
+
+def directory_bits(n_rows: int, rows_per_bucket: int) -> int:
+    """Top bits a directory of a sorted table of ``n_rows`` hashes buckets them by, for
+    about ``rows_per_bucket`` rows a bucket."""
+    return int(np.clip(np.log2(max(n_rows, 1) / rows_per_bucket), 1, 24))
 
 
 def directory_ranges(q_hashes: np.ndarray, table_hashes: np.ndarray, directory: np.ndarray,

@@ -290,7 +290,5 @@ class TokenTape:
         self.hits.drop_before(self._first_hit_at(t))
 
 
-
-
 def _no_signature(config: SketchConfig) -> np.ndarray:
     return np.zeros(config.minhash.num_perm, np.uint64 if config.minhash.scheme == "affine64" else np.uint32)

@@ -27,8 +27,8 @@ from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
-from ..sketch import (Sketch, candidate_passages, directory_ranges, shingle_hashes, sketch, table_directory,
-                      usable_hits)
+from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, shingle_hashes, sketch,
+                      table_directory, usable_hits)
 from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentence_keys, sentences
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
@@ -595,7 +595,7 @@ class ProtectedIndex:
 
     def _lsh_candidates(self, query: Sketch) -> set[int]:
         if self._band_directory is None:
-            bits = int(np.clip(np.log2(max(self.band_keys.shape[1], 1) / LSH_KEYS_PER_BUCKET), 1, 24))
+            bits = directory_bits(self.band_keys.shape[1], LSH_KEYS_PER_BUCKET)
             self._band_directory = band_directory(self.band_keys, bits)
         rows = self._bands[1]
         found = np.empty(LSH_FOUND, self.band_docs.dtype)
