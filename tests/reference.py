@@ -186,3 +186,15 @@ def informative(hashes, k: int) -> list[bool]:
     starts = range(max(n - k + 1, 1)) if n else range(0)
     width = min(k, n)
     return [not all(hashes[j + 2] == hashes[j] for j in range(s, s + width - 2)) or width < 3 for s in starts]
+
+
+def widened(q, d, q0, q1, d0, d1, k):
+    """sketch.widened: step the ends outwards while the k-grams outside them are equal."""
+    q, d = list(q), list(d)
+    if q0 < len(q) and d0 < len(d) and q[q0] == d[d0]:
+        while q0 > 0 and d0 > 0 and q[q0 - 1] == d[d0 - 1]:
+            q0, d0 = q0 - 1, d0 - 1
+    if 0 <= q1 - k < len(q) and 0 <= d1 - k < len(d) and q[q1 - k] == d[d1 - k]:
+        while q1 - k + 1 < len(q) and d1 - k + 1 < len(d) and q[q1 - k + 1] == d[d1 - k + 1]:
+            q1, d1 = q1 + 1, d1 + 1
+    return q0, q1, d0, d1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 
@@ -143,6 +144,50 @@ def test_copied_paragraph_is_found(built, pydoc_docs):
     verdict = index.query("My summary:\n" + paragraph.lower().replace(",", ""), "text")
     assert verdict.action == "block"
     assert verdict.matches[0].doc_id == doc.doc_id
+
+
+def test_with_the_text_stored_spans_reach_the_ends_of_the_copy(tmp_path, protected_docs, pydoc_docs):
+    """Through the fingerprints alone a span runs from the first to the last winnowed
+    k-gram the copy holds (up to w - 1 tokens short at each end); with the text stored
+    it reaches the copy's first and last tokens on both sides, and the evidence (what
+    is decided) stays the fingerprints'."""
+    code = [d for d in protected_docs if d.lang == "python"][:8]
+    prose = list(pydoc_docs[:8])
+    cases = []  # (query, copy's query start and end, doc, copy's doc start and end)
+    for doc, fn in functions_with_tokens(code, 80):
+        body = fn.text.strip()
+        start = doc.text.index(body)
+        answer = "Here is how I would write it.\n\n```python\n" + disguise(textwrap.dedent(fn.text)) + "```\n"
+        copy = answer[answer.index("```python\n") + 10:answer.rindex("```")].strip()
+        q0 = answer.index(copy)
+        cases.append((answer, None, q0, q0 + len(copy), doc, start, start + len(body)))
+    for doc in prose:
+        paragraph = max(doc.text.split("\n\n"), key=len)
+        # Prose tokens are words: the copy runs from its first word to its last.
+        paragraph = paragraph[re.search(r"\w", paragraph).start():re.search(r"\w\W*$", paragraph).start() + 1]
+        if len(paragraph.split()) < 60:
+            continue
+        start = doc.text.index(paragraph)
+        query = "My summary of it, from memory:\n\n" + paragraph.upper() + "\n\nThat is all I recall."
+        q0 = query.index(paragraph.upper())
+        cases.append((query, "text", q0, q0 + len(paragraph), doc, start, start + len(paragraph)))
+    assert len(cases) >= 8
+    docs = {doc.doc_id: doc for *_, doc, _, _ in cases}.values()
+    with_text, _ = build_index(tmp_path / "text", docs, IndexSettings(store_text=True), n_workers=1)
+    without, _ = build_index(tmp_path / "plain", docs, n_workers=1)
+    n_short = 0
+    for query, lang, q0, q1, doc, d0, d1 in cases:
+        exact, approximate = (i.query(query, lang) for i in (with_text, without))
+        assert exact.action == approximate.action == "block"
+        (span,) = [s for s in exact.matches[0].spans if s.tokens >= 50]
+        assert exact.matches[0].doc_id == doc.doc_id
+        assert (span.query_start, span.query_end, span.doc_start, span.doc_end) == (q0, q1, d0, d1)
+        assert span.doc_lines == (doc.text.count("\n", 0, d0) + 1, doc.text.count("\n", 0, d1 - 1) + 1)
+        (inner,) = [s for s in approximate.matches[0].spans if s.tokens >= 50]
+        assert inner.tokens == span.tokens
+        assert q0 <= inner.query_start and inner.query_end <= q1 and d0 <= inner.doc_start and inner.doc_end <= d1
+        n_short += (inner.query_start, inner.query_end) != (q0, q1)
+    assert n_short >= len(cases) // 2  # what the stored text is for
 
 
 def test_unrelated_modules_are_rarely_blocked(built, stdlib_docs, pydoc_docs):

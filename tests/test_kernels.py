@@ -526,3 +526,20 @@ def test_directory_ranges_are_searchsorted(table, queries, members, rows_per_buc
     np.testing.assert_array_equal(lo, np.searchsorted(table, queries, side="left"))
     np.testing.assert_array_equal(hi, np.searchsorted(table, queries, side="right"))
     assert is_member.tolist() == [q in set(members.tolist()) for q in queries.tolist()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_widened_matches_reference(data):
+    """Two k-gram sequences over a small alphabet (long equal runs are common), and a
+    passage [q0, q1) x [d0, d1) of at least k tokens somewhere in them."""
+    from dedupfilter.sketch import widened
+
+    k = data.draw(st.integers(1, 5))
+    small = hnp.arrays(np.uint64, st.integers(1, 30), elements=st.integers(0, 2))
+    q, d = data.draw(small), data.draw(small)
+    q0 = data.draw(st.integers(0, q.size - 1))
+    d0 = data.draw(st.integers(0, d.size - 1))
+    q1 = data.draw(st.integers(q0 + k, q.size + k - 1))
+    d1 = data.draw(st.integers(d0 + k, d.size + k - 1))
+    assert widened(q, d, q0, q1, d0, d1, k) == reference.widened(q, d, q0, q1, d0, d1, k)

@@ -360,3 +360,15 @@ def _grown(found, n_rows):
     out = np.empty((n_rows, found.shape[1]), found.dtype)
     out[:found.shape[0]] = found
     return out
+
+
+@jit
+def equal_run(a, i, b, j, step):
+    """How many k-grams in a row are equal in ``a`` and ``b`` from ``a[i]``, ``b[j]``
+    on, moving both by ``step`` (1 or -1), within both arrays."""
+    n = 0
+    while 0 <= i < a.size and 0 <= j < b.size and a[i] == b[j]:
+        n += 1
+        i += step
+        j += step
+    return n

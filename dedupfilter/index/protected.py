@@ -28,7 +28,7 @@ from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, shingle_hashes, sketch,
-                      table_directory, usable_hits)
+                      table_directory, usable_hits, widened)
 from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentence_keys, sentences
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
@@ -650,20 +650,44 @@ class ProtectedIndex:
         return PassageRows(rows[rows[:, 5] >= min_span], hit_row)
 
     def _local_matches(self, query: Sketch, passage_rows: PassageRows) -> dict[int, list[tuple[Span, int]]]:
-        """Spans per document (``passage_rows``): {doc: [(span, doc tokens covered)]}."""
+        """Spans per document (``passage_rows``): {doc: [(span, doc tokens covered)]}.
+
+        When the index stores the protected text, each span is ``widened`` to the
+        copy's ends (the document is sketched again, once per query); otherwise it
+        runs from the first to the last fingerprint the copy holds, up to w - 1
+        tokens short at each end. Either way its ``tokens`` (the evidence the
+        decision weighs) are those of the fingerprints: the stored text changes
+        where a span is, never what is decided."""
         rows, hit_row = passage_rows
         k = self.settings.sketch.shingle.k
         out: dict[int, list[tuple[Span, int]]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
-        for doc, q_start, q_end, first, last, covered in rows.tolist():
+        stored: dict[int, Sketch | None] = {}
+        for doc, q0, q1, first, last, covered in rows.tolist():
             r0, r1 = hit_row[first], hit_row[last]
-            qs, qe = int(starts[q_start]), int(ends[q_end - 1])
-            span = Span(qs, qe, int(self.fp.char_start[r0]), int(self.fp.char_end[r1]),
-                        (query.line_of(qs), query.line_of(max(qs, qe - 1))),
-                        (int(self.fp.line_start[r0]), int(self.fp.line_end[r1])), covered)
-            doc_tokens = int(self.fp.pos[r1]) + k - int(self.fp.pos[r0])
-            out.setdefault(doc, []).append((span, doc_tokens))
+            d0, d1 = int(self.fp.pos[r0]), int(self.fp.pos[r1]) + k
+            if doc not in stored:
+                stored[doc] = self._stored_sketch(doc)
+            doc_side = stored[doc]
+            if doc_side is None:
+                doc_chars = int(self.fp.char_start[r0]), int(self.fp.char_end[r1])
+                doc_lines = int(self.fp.line_start[r0]), int(self.fp.line_end[r1])
+            else:
+                q0, q1, d0, d1 = widened(query.shingles, doc_side.shingles, q0, q1, d0, d1, k)
+                doc_chars = int(doc_side.tokens.starts[d0]), int(doc_side.tokens.ends[d1 - 1])
+                doc_lines = doc_side.line_of(doc_chars[0]), doc_side.line_of(max(doc_chars[0], doc_chars[1] - 1))
+            qs, qe = int(starts[q0]), int(ends[q1 - 1])
+            span = Span(qs, qe, *doc_chars, (query.line_of(qs), query.line_of(max(qs, qe - 1))), doc_lines, covered)
+            out.setdefault(doc, []).append((span, d1 - d0))
         return out
+
+    def _stored_sketch(self, doc: int) -> Sketch | None:
+        """The sketch of a document's stored text, as it was indexed; None without
+        stored text (or if it no longer sketches to the indexed tokens)."""
+        if self.docs.texts is None:
+            return None
+        found = self.sketch(self.docs.texts[doc], self.docs.langs[doc])
+        return found if found.n_tokens == int(self.docs.n_tokens[doc]) else None
 
     def _match(self, doc: int, jaccard: float, spans: list[tuple[Span, int]], query: Sketch) -> Match:
         covered_query = np.zeros(query.n_tokens, bool)
