@@ -106,6 +106,18 @@ PAN_COLUMNS = (("02-no-obfuscation", "no obfuscation", 0.95), ("03-random-obfusc
                ("entire", "entire", 0.88))
 
 
+def protocol_met(test: dict, pan: dict, key: str, target: float | None) -> str:
+    """Issue 7's PAN protocol is through the index (every source indexed, each suspicious
+    document a query): the target is judged on that row at the default number of aligned
+    documents; the best setting when there is no such row."""
+    protocol = next((x for x in test if "reworded prose, through the index" in x
+                     and "--reworded-candidates" not in x), None)
+    if protocol is None:
+        return met(max(test[pan["default"]][key]["plagdet"], test[pan["chosen"]][key]["plagdet"]), target)
+    verdict = met(test[protocol][key]["plagdet"], target)
+    return verdict + " (through the index)" if verdict else verdict
+
+
 def text_rows(text: dict) -> list[list[str]]:
     rows = []
     pan = text.get("pan")
@@ -125,7 +137,7 @@ def text_rows(text: dict) -> list[list[str]]:
                          f"({pan['chosen']})" + "".join(f"; **{v:.3f}** {name}" for name, v in extra),
                          f"Sanchez-Perez 2014 {published['Sanchez-Perez 2014'][key]:.3f}; best 2013 field "
                          f"{published['best per column (2013 field)'][key]:.3f}",
-                         met(max([default, chosen] + [v for _, v in extra]), target)])
+                         protocol_met(test, pan, key, target)])
     clough = text.get("clough")
     if clough:
         k8 = clough["k8"]

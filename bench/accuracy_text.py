@@ -515,9 +515,11 @@ def render_markdown(pan: dict | None, clough: dict | None, context: dict) -> str
         f"- Library: commit {context['library']}. Re-run from the repo root: `{context['command']}` "
         "(datasets read in place, never copied).",
     ]
+    kept = context.get("kept", {})
     if pan:
         lines += [
             "", "## PAN 2013 text alignment", "",
+            *([f"- Kept from an earlier run ({kept['pan']}): this run did not measure PAN."] if "pan" in kept else []),
             "- All source documents of a corpus are the protected corpus of one `ProtectedIndex`; each suspicious "
             "document is one query; the spans reported against a pair's source are that pair's detections "
             "(spans against sources the document is not paired with are not PAN detections and are dropped).",
@@ -535,12 +537,30 @@ def render_markdown(pan: dict | None, clough: dict | None, context: dict) -> str
     if clough:
         lines += [
             "", "## Clough & Stevenson short answers", "",
+            *([f"- Kept from an earlier run ({kept['clough']}): this run did not measure it."]
+              if "clough" in kept else []),
             "- 95 answers, each against its task's source article (`compare`, default gap); containment = share "
             "of the answer's k-grams found in the source. AUC of each category against the 38 independent "
             "answers (no threshold involved); blocked = the default FilterPolicy on the pair.", "",
             *clough_section(clough),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _with_previous_sections(pan: dict | None, clough: dict | None, context: dict) -> tuple[dict | None, dict | None]:
+    """A run of one set keeps the other's section from the last results, saying where it
+    is from (``context["kept"]``), so ``--pan-only`` does not drop Clough & Stevenson."""
+    previous_path = RESULTS_DIR / "accuracy_text.json"
+    if (pan is not None and clough is not None) or not previous_path.exists():
+        return pan, clough
+    previous = json.loads(previous_path.read_text())
+    kept_from = previous["context"].get("kept", {})
+    origin = f"{previous['context']['date']}, commit {previous['context']['library']}"
+    if pan is None and previous.get("pan"):
+        pan, context.setdefault("kept", {})["pan"] = previous["pan"], kept_from.get("pan", origin)
+    if clough is None and previous.get("clough"):
+        clough, context.setdefault("kept", {})["clough"] = previous["clough"], kept_from.get("clough", origin)
+    return pan, clough
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -565,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         command += f" --datasets {args.datasets}"
     context = {"date": datetime.date.today().isoformat(), "library": library, "machine": platform.machine(),
                "cores": os.cpu_count(), "command": command, "seconds": time.perf_counter() - started}
+    pan, clough = _with_previous_sections(pan, clough, context)
     report = render_markdown(pan, clough, context)
     print(report)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
