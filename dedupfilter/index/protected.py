@@ -29,7 +29,8 @@ from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, Sketch
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, shingle_hashes, sketch,
                       table_directory, usable_hits, widened)
-from ..align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align, sentence_keys, sentences
+from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
+                     sentence_word_keys, sentences)
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
 from .lsh import optimal_bands
@@ -203,8 +204,9 @@ class _Fingerprints:
 
 @dataclass
 class _SentenceKeys:
-    """Sentence keys of the prose documents (``align.sentence_keys``), sorted by key:
-    kept with the text, to find the documents a reworded query may come from."""
+    """Sentence keys (``align.sentence_keys``) or word keys (``align.sentence_word_keys``)
+    of the prose documents, sorted by key: kept with the text, to find the documents a
+    reworded query may come from."""
     key: np.ndarray
     doc: np.ndarray
 
@@ -213,14 +215,41 @@ class _SentenceKeys:
         return cls(np.empty(0, np.uint64), np.empty(0, np.uint32))
 
     @classmethod
-    def of_texts(cls, texts: Sequence[str], langs: Sequence[str], doc_offset: int) -> "_SentenceKeys":
-        per_doc = [sentence_keys(text) if lang in PROSE_LANGUAGES else np.empty(0, np.uint64)
-                   for text, lang in zip(texts, langs)]
+    def of_texts(cls, texts: Sequence[str], langs: Sequence[str], doc_offset: int
+                 ) -> tuple["_SentenceKeys", "_SentenceKeys"]:
+        """The sentence keys and the word keys of ``texts`` (prose only), cut once."""
+        cuts = [sentences(text) if lang in PROSE_LANGUAGES else None for text, lang in zip(texts, langs)]
+        return tuple(cls._of_keys([keys_of(cut) if cut is not None else np.empty(0, np.uint64) for cut in cuts],
+                                  doc_offset) for keys_of in (sentence_keys, sentence_word_keys))
+
+    @classmethod
+    def _of_keys(cls, per_doc: list[np.ndarray], doc_offset: int) -> "_SentenceKeys":
         if not per_doc:
             return cls.empty()
         return cls(np.concatenate(per_doc),
                    np.repeat(np.arange(doc_offset, doc_offset + len(per_doc), dtype=np.uint32),
                              [k.size for k in per_doc]))
+
+    def scores(self, keys: np.ndarray, max_docs: int, n_docs: int, keys_per_doc: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(documents, score) for the documents holding any of ``keys`` found in at most
+        ``max_docs`` documents: the sum of the shared keys' idf, log(n_docs / documents
+        with the key), over the square root of the document's number of keys (a long
+        document on the query's subject shares many keys by chance)."""
+        lo = np.searchsorted(self.key, keys)
+        hi = np.searchsorted(self.key, keys, side="right")
+        kept = hi - lo <= max_docs  # not the keys of boilerplate sentences
+        lo, hi = lo[kept], hi[kept]
+        lengths = hi - lo
+        rows = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        key_of, doc_of = distinct_pairs(np.repeat(np.arange(lo.size), lengths), self.doc[rows].astype(np.int64))
+        docs_with_key = np.bincount(key_of, minlength=lo.size)
+        docs, at = np.unique(doc_of, return_inverse=True)
+        idf = np.log(n_docs / docs_with_key[key_of])
+        return docs, np.bincount(at, weights=idf, minlength=docs.size) / np.sqrt(keys_per_doc[docs])
+
+    def keys_per_doc(self, n_docs: int) -> np.ndarray:
+        return np.maximum(np.bincount(self.doc, minlength=n_docs), 1)
 
     def take(self, idx: np.ndarray) -> "_SentenceKeys":
         return _SentenceKeys(self.key[idx], self.doc[idx])
@@ -247,7 +276,7 @@ class ProtectedIndex:
                  signatures: np.ndarray, fingerprints: _Fingerprints, templates: np.ndarray,
                  ignored: np.ndarray | None = None, band_table: tuple[np.ndarray, np.ndarray] | None = None,
                  manifest: dict | None = None, sentences: _SentenceKeys | None = None,
-                 directory: np.ndarray | None = None):
+                 directory: np.ndarray | None = None, words: _SentenceKeys | None = None):
         self.path = path
         self.settings = settings
         self.policy = policy
@@ -259,9 +288,10 @@ class ProtectedIndex:
         self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
         self._bands = settings.bands  # (an lru_cache call per LSH lookup otherwise: a fifth of it)
         self._band_directory = None  # made on the first LSH lookup (not stored: ~0.1 s at 1M documents)
-        self._keys_per_doc: np.ndarray | None = None  # sentence keys of each document, on first use
+        self._keys_per_doc: tuple[np.ndarray, np.ndarray] | None = None  # (sentence, word) keys a document
         self.manifest = manifest or {}
         self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
+        self.words = words if words is not None else _SentenceKeys.empty()
         self._directory = directory if directory is not None and _fits(directory, self.fp.hash) else None
 
     # --- building ---------------------------------------------------------------------------
@@ -323,12 +353,13 @@ class ProtectedIndex:
         signatures = np.concatenate([base.signatures, new.signatures[sel].astype(base.signatures.dtype)])
         fp = _Fingerprints.concat([base.fp, fp_new])
         fp = fp.take(np.argsort(fp.hash, kind="stable"))
-        sentences = base.sentences
+        sentences, words = base.sentences, base.words
         if self.settings.store_text:
-            sentences = sentences.sorted_with(_SentenceKeys.of_texts(
-                [texts_kept[i] for i in sel], [new.langs[i] for i in sel], n_old))
+            new_sentences, new_words = _SentenceKeys.of_texts([texts_kept[i] for i in sel],
+                                                              [new.langs[i] for i in sel], n_old)
+            sentences, words = sentences.sorted_with(new_sentences), words.sorted_with(new_words)
         index = ProtectedIndex(self.path, self.settings, self.policy, docs, signatures, fp, self.templates,
-                               sentences=sentences)
+                               sentences=sentences, words=words)
         return index, {"added": int(keep_new.sum()) - len(replaced), "replaced": len(replaced),
                        "duplicate_ids_in_input": int((~keep_new).sum())}
 
@@ -339,21 +370,21 @@ class ProtectedIndex:
         remap = (np.cumsum(keep) - 1).astype(np.uint32)
         fp = self.fp.take(np.flatnonzero(keep[self.fp.doc]) if self.fp.doc.size else np.empty(0, np.int64))
         fp.doc = remap[fp.doc] if fp.doc.size else fp.doc
-        sentences = self.sentences.take(np.flatnonzero(keep[self.sentences.doc]))
-        sentences.doc = remap[sentences.doc]
+        sentences, words = (keys.take(np.flatnonzero(keep[keys.doc])) for keys in (self.sentences, self.words))
+        sentences.doc, words.doc = remap[sentences.doc], remap[words.doc]
         sel = np.flatnonzero(keep)
         d = self.docs
         docs = _Docs(_take(d.ids, sel), _take(d.sources, sel), _take(d.langs, sel),
                      d.n_tokens[sel], d.n_chars[sel], _take(d.texts, sel) if d.texts is not None else None)
         return ProtectedIndex(self.path, self.settings, self.policy, docs, self.signatures[sel], fp,
-                              self.templates, sentences=sentences)
+                              self.templates, sentences=sentences, words=words)
 
     def with_templates(self, texts: Iterable[tuple[str, str | None]]) -> "ProtectedIndex":
         """A new index that ignores every k-gram of the given (text, lang) templates."""
         hashes = [shingle_hashes(normalize(text, lang), self.settings.sketch.shingle) for text, lang in texts]
         templates = _sorted_unique(np.concatenate([self.templates, *hashes]))
         return ProtectedIndex(self.path, self.settings, self.policy, self.docs, self.signatures, self.fp,
-                              templates, sentences=self.sentences)
+                              templates, sentences=self.sentences, words=self.words)
 
     def _compute_ignored(self) -> np.ndarray:
         """Boilerplate: hashes in more documents than the cutoff, plus templates."""
@@ -397,6 +428,7 @@ class ProtectedIndex:
         if d.texts is not None:
             tables["text"] = pa.table({"text": pa.array(list(d.texts), pa.large_string())})
             tables["sentences"] = pa.table({"key": self.sentences.key, "doc": self.sentences.doc})
+            tables["words"] = pa.table({"key": self.words.key, "doc": self.words.doc})
         n_bands, rows = self.settings.bands
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         manifest = {
@@ -448,16 +480,16 @@ class ProtectedIndex:
                      column(tables["bands"], "doc").reshape(n_bands, n_docs))
             ignored = column(tables["ignored"], "hash")
             templates = column(tables["templates"], "hash")
-            # Indexes with text written before sentence keys existed have none: reworded
-            # queries then find candidates by k-grams only.
-            sentences = (_SentenceKeys(column(tables["sentences"], "key"), column(tables["sentences"], "doc"))
-                         if "sentences" in tables else None)
+            # Indexes with text written before sentence (or word) keys existed have none:
+            # reworded queries then find candidates by the other keys and k-grams.
+            sentences, words = (_SentenceKeys(column(tables[name], "key"), column(tables[name], "doc"))
+                                if name in tables else None for name in ("sentences", "words"))
             # Indexes written before the directory existed make it on first lookup.
             directory = column(tables["directory"], "row") if "directory" in tables else None
         except (KeyError, ValueError, pa.ArrowException) as err:
             raise IndexError_(f"{path}: unexpected table layout ({err}); the index is corrupt") from None
         return cls(path, settings, policy, docs, signatures, fp, templates, ignored, bands, manifest, sentences,
-                   directory)
+                   directory, words)
 
     # --- querying ---------------------------------------------------------------------------
 
@@ -508,37 +540,29 @@ class ProtectedIndex:
         return verdict if top is None else replace(verdict, matches=verdict.matches[:top])
 
     def _reworded_candidates(self, query: Sketch, lookup: Lookup, query_sentences, n: int) -> list[int]:
-        """The ``n`` documents whose sentence keys best match the query's, then those
-        sharing the most distinctive k-grams: where a reworded passage may come from.
+        """The ``n`` documents whose sentence and word keys best match the query's, then
+        those sharing the most distinctive k-grams: where a reworded passage may come from.
 
-        A document's score is the sum of its shared keys' idf, log(documents / documents
-        with the key), over the square root of its number of keys: a long document on the
-        query's subject shares many common word pairs by chance. (On 80-pair samples of
-        PAN 2013 train, the paired source of random obfuscation alignment finds was among
-        the first 20 for 43 of 75 pairs by count of shared keys, 49 this way; 49 and 61
-        among 40.)"""
-        keys = sentence_keys(query_sentences)
-        lo = np.searchsorted(self.sentences.key, keys)
-        hi = np.searchsorted(self.sentences.key, keys, side="right")
-        kept = hi - lo <= self.settings.df_cutoff(len(self))  # not the word pairs of boilerplate sentences
-        lo, hi = lo[kept], hi[kept]
-        lengths = hi - lo
-        rows = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        key_of, doc_of = distinct_pairs(np.repeat(np.arange(lo.size), lengths), self.sentences.doc[rows].astype(np.int64))
-        docs_with_key = np.bincount(key_of, minlength=lo.size)
-        docs, at = np.unique(doc_of, return_inverse=True)
-        idf = np.log(len(self) / docs_with_key[key_of])
-        score = np.bincount(at, weights=idf, minlength=docs.size) / np.sqrt(self._sentence_keys_per_doc()[docs])
+        A document's score is its sentence keys' score plus WORD_KEY_WEIGHT times its
+        word keys' (``_SentenceKeys.scores``: idf-weighted, over the square root of the
+        document's number of keys). (On 80-pair samples of PAN 2013 train, the paired
+        source of random obfuscation alignment finds was among the first 20 for 43 of 75
+        pairs by count of shared sentence keys, 49 by their score; align.WORD_KEY_SEEDS
+        says what the word keys add.)"""
+        if self._keys_per_doc is None:
+            self._keys_per_doc = (self.sentences.keys_per_doc(len(self)), self.words.keys_per_doc(len(self)))
+        cutoff = self.settings.df_cutoff(len(self))
+        by_sentence = self.sentences.scores(sentence_keys(query_sentences), cutoff, len(self), self._keys_per_doc[0])
+        by_word = self.words.scores(sentence_word_keys(query_sentences), cutoff, len(self), self._keys_per_doc[1])
+        docs = np.union1d(by_sentence[0], by_word[0])
+        score = np.zeros(docs.size)
+        score[np.searchsorted(docs, by_sentence[0])] += by_sentence[1]
+        score[np.searchsorted(docs, by_word[0])] += WORD_KEY_WEIGHT * by_word[1]
         *_, hit_doc = usable_hits(lookup.lo, lookup.hi, query.informative, lookup.ignored, DISTINCTIVE_MAX_HITS,
                                   MAX_HITS_PER_HASH, self.fp.doc)
         hit_docs, n_hits = distinct_counts(hit_doc)
         ranked = docs[np.lexsort((docs, -score))].tolist() + hit_docs[np.argsort(-n_hits, kind="stable")].tolist()
         return list(dict.fromkeys(ranked))[:n]
-
-    def _sentence_keys_per_doc(self) -> np.ndarray:
-        if self._keys_per_doc is None:
-            self._keys_per_doc = np.maximum(np.bincount(self.sentences.doc, minlength=len(self)), 1)
-        return self._keys_per_doc
 
     def _with_reworded(self, text: str, query: Sketch, lookup: Lookup, found: list[Match], n_candidates: int,
                        params: AlignParams) -> list[Match]:
@@ -717,6 +741,7 @@ class ProtectedIndex:
             "tokens": int(self.docs.n_tokens.sum()), "chars": int(self.docs.n_chars.sum()),
             "bytes_on_disk": on_disk, "languages": dict(sorted(langs.items())),
             "stores_text": self.docs.texts is not None, "sentence_keys": int(self.sentences.key.size),
+            "word_keys": int(self.words.key.size),
             "config": self.settings.sketch.to_dict(), "config_fingerprint": self.settings.sketch.fingerprint,
             "lsh": {"threshold": self.settings.lsh_threshold, "bands": n_bands, "rows": rows},
             "df_cutoff_documents": self.settings.df_cutoff(len(self)),
