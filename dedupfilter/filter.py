@@ -321,12 +321,13 @@ class StreamSession:
 
     def _window_verdict(self, windows: list, found: list, line: _Line) -> Verdict:
         """The Verdict of a window (every document it matches, not only those it flags),
-        from its readings' ``passage_rows`` (``found``), with line numbers into the output."""
+        from its readings' ``passage_rows`` (``found``), with line numbers into the output.
+        Its spans are those redacted (``passages``): not widened to the copy's ends."""
         f = self.filter
         newlines = np.fromiter((next_line.start - 1 for next_line in islice(self._lines, 1, None)), np.int64)
         matches = [m for (sk, lookup), rows in zip(windows, found)
                    for m in f.index.matches(replace(sk, newlines=newlines), f.policy, near_duplicates=False,
-                                            lookup=lookup, rows=rows)]
+                                            lookup=lookup, rows=rows, widen=False)]
         return decide([_shifted(m, line.number - 1) for m in best_per_document(matches)], f.policy)
 
     def _readings(self, lang: str) -> list[tuple[str, str]]:

@@ -335,22 +335,28 @@ def candidate_passages(hit_q: np.ndarray, hit_row: np.ndarray, hit_doc: np.ndarr
         max(_n_query_tokens(q_shingles.size, k), 1), int(min_tokens), bool(bridge_substitutions))
 
 
-def widened(q_shingles: np.ndarray, d_shingles: np.ndarray, q0: int, q1: int, d0: int, d1: int,
-            k: int) -> tuple[int, int, int, int]:
+def widened(q_shingles: np.ndarray, q_informative: np.ndarray, d_shingles: np.ndarray, d_informative: np.ndarray,
+            q0: int, q1: int, d0: int, d1: int, k: int, max_left: int, max_right: int
+            ) -> tuple[int, int, int, int]:
     """A passage's token ranges [q0, q1) and [d0, d1), whose first and last k-grams
-    pair up, widened at each end over the equal k-grams just outside them.
+    pair up, widened at each end over the equal, informative k-grams just outside
+    them: by at most ``max_left`` and ``max_right`` k-grams.
 
     An index keeps only the winnowed k-grams of a document, so a passage found
     through it starts at the first fingerprint the copy holds and ends at the
-    last: up to w - 1 tokens inside the copy at each end. Given every k-gram of
-    the document, the ends can be put where the copy's are."""
+    last: up to w - 1 k-grams inside the copy at each end (so w - 1 is the most a
+    caller need allow). Given every k-gram of the document, the ends can be put
+    where the copy's are. Periodic k-grams (``informative_mask``) stop the
+    widening, as they stop a passage: a table of numbers after a copied function
+    is no part of the copy because another table follows it in the query."""
     if 0 <= q0 < q_shingles.size and 0 <= d0 < d_shingles.size and q_shingles[q0] == d_shingles[d0]:
-        n = _passages.equal_run(q_shingles, q0 - 1, d_shingles, d0 - 1, -1)
+        n = _passages.equal_run(q_shingles, q_informative, q0 - 1, d_shingles, d_informative, d0 - 1, -1, max_left)
         q0, d0 = q0 - n, d0 - n
     q_last, d_last = q1 - k, d1 - k
     if 0 <= q_last < q_shingles.size and 0 <= d_last < d_shingles.size and \
             q_shingles[q_last] == d_shingles[d_last]:
-        n = _passages.equal_run(q_shingles, q_last + 1, d_shingles, d_last + 1, 1)
+        n = _passages.equal_run(q_shingles, q_informative, q_last + 1, d_shingles, d_informative, d_last + 1, 1,
+                                max_right)
         q1, d1 = q1 + n, d1 + n
     return q0, q1, d0, d1
 

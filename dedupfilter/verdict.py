@@ -112,12 +112,16 @@ def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int]
     if not reworded:
         return match
     copies = [(s.query_start, s.query_end, s.doc_start, s.doc_end) for s in match.spans]
+    evidence = {copy: s.tokens for copy, s in zip(copies, match.spans)}
     spans = []
     for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars):
         tokens = np.searchsorted(query.tokens.starts, [q_start, q_end])
+        # A copy kept as it was keeps its evidence; merged passages count their tokens.
+        n_tokens = evidence.get((q_start, q_end, d_start, d_end)) if not is_reworded else None
         spans.append(Span(q_start, q_end, d_start, d_end, line_range(query, q_start, q_end),
                           (doc_line_of(d_start), doc_line_of(max(d_start, d_end - 1))),
-                          int(tokens[1] - tokens[0]), "reworded" if is_reworded else "copy"))
+                          int(tokens[1] - tokens[0]) if n_tokens is None else n_tokens,
+                          "reworded" if is_reworded else "copy"))
     return Match(match.doc_id, match.source, match.jaccard, match.containment,
                  match.containment_query, match.containment_doc, tuple(spans))
 

@@ -188,13 +188,20 @@ def informative(hashes, k: int) -> list[bool]:
     return [not all(hashes[j + 2] == hashes[j] for j in range(s, s + width - 2)) or width < 3 for s in starts]
 
 
-def widened(q, d, q0, q1, d0, d1, k):
-    """sketch.widened: step the ends outwards while the k-grams outside them are equal."""
+def widened(q, q_ok, d, d_ok, q0, q1, d0, d1, k, max_left, max_right):
+    """sketch.widened: step the ends outwards while the k-grams outside them are equal and usable."""
     q, d = list(q), list(d)
     if q0 < len(q) and d0 < len(d) and q[q0] == d[d0]:
-        while q0 > 0 and d0 > 0 and q[q0 - 1] == d[d0 - 1]:
-            q0, d0 = q0 - 1, d0 - 1
+        for _ in range(max_left):
+            if q0 > 0 and d0 > 0 and q_ok[q0 - 1] and d_ok[d0 - 1] and q[q0 - 1] == d[d0 - 1]:
+                q0, d0 = q0 - 1, d0 - 1
+            else:
+                break
     if 0 <= q1 - k < len(q) and 0 <= d1 - k < len(d) and q[q1 - k] == d[d1 - k]:
-        while q1 - k + 1 < len(q) and d1 - k + 1 < len(d) and q[q1 - k + 1] == d[d1 - k + 1]:
-            q1, d1 = q1 + 1, d1 + 1
+        for _ in range(max_right):
+            i, j = q1 - k + 1, d1 - k + 1
+            if i < len(q) and j < len(d) and q_ok[i] and d_ok[j] and q[i] == d[j]:
+                q1, d1 = q1 + 1, d1 + 1
+            else:
+                break
     return q0, q1, d0, d1

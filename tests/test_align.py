@@ -237,6 +237,12 @@ def test_word_keys_find_the_source_of_heavily_reworded_paragraphs(paragraph_inde
     # Removing a document takes its word keys with it, and renumbers the others'.
     smaller = paragraph_index.without_ids([f"para{picked[0]}"])
     assert smaller.words.key.size < paragraph_index.words.key.size and smaller.words.doc.max() < len(smaller)
+    # An index written before word keys existed gets none for new documents either
+    # (they would outrank the old ones), until it is rebuilt.
+    from corpora import Document
+
+    grown, _ = without_words.with_documents([Document("new", "pydoc", paragraphs[picked[0]], "text")])
+    assert grown.words.key.size == 0 and grown.sentences.key.size > without_words.sentences.key.size
 
 
 def _distinct_paragraphs(paragraphs, n):

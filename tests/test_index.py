@@ -190,6 +190,60 @@ def test_with_the_text_stored_spans_reach_the_ends_of_the_copy(tmp_path, protect
     assert n_short >= len(cases) // 2  # what the stored text is for
 
 
+def test_widening_stops_at_periodic_kgrams_and_at_the_next_span(tmp_path):
+    """A protected module: a function, a table of numbers, another function. Copied
+    whole, the table's periodic k-grams cut the copy in two passages, which must not
+    widen into each other; the function followed by another table must not widen
+    across the query's table. Widening moves each end by w - 1 tokens at most, and the
+    evidence (tokens, containment, score) is that of the fingerprints."""
+    from corpora import Document
+
+    checksum = textwrap.dedent("""\
+        def checksum(buffer, polynomial, initial):
+            register = initial
+            for byte in buffer:
+                register ^= byte << 8
+                for _ in range(8):
+                    if register & 0x8000:
+                        register = ((register << 1) ^ polynomial) & 0xFFFF
+                    else:
+                        register = (register << 1) & 0xFFFF
+            return register
+        """)
+    render = textwrap.dedent("""\
+        def render(rows, widths, separator):
+            lines = []
+            for row in rows:
+                cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+                lines.append(separator.join(cells).rstrip())
+            header = lines[0] if lines else ""
+            return "\\n".join([header, "-" * len(header)] + lines[1:])
+        """)
+
+    def table(name, a, b):
+        return f"{name} = [\n" + "".join(f"    {i * a % 251}, {i * b % 97},\n" for i in range(1, 41)) + "]\n"
+
+    module = "import os\n\n\n" + checksum + "\n\n" + table("TABLE", 7, 13) + "\n\n" + render
+    other_table = "import sys\n\n\n" + checksum + "\n\n" + table("OTHER", 3, 5) + "\nprint(sys.argv)\n"
+    docs = [Document("module", "module.py", module, "python")]
+    with_text, _ = build_index(tmp_path / "text", docs, IndexSettings(store_text=True), n_workers=1)
+    without, _ = build_index(tmp_path / "plain", docs, n_workers=1)
+    w = with_text.settings.sketch.shingle.window
+    for query in (module, other_table):
+        exact, approximate = (i.query(query, "python") for i in (with_text, without))
+        assert exact.action == approximate.action == "block" and exact.score == approximate.score
+        (m,), (m0,) = exact.matches, approximate.matches
+        assert (m.containment_query, m.containment_doc) == (m0.containment_query, m0.containment_doc)
+        assert [s.tokens for s in m.spans] == [s.tokens for s in m0.spans] and len(m.spans) == len(query.split("def ")) - 1
+        tokens = with_text.sketch(query, "python").tokens
+        for wide, narrow in zip(m.spans, m0.spans):
+            outside = np.searchsorted(tokens.starts, [wide.query_start, narrow.query_start, narrow.query_end,
+                                                      wide.query_end])
+            assert 0 <= outside[1] - outside[0] <= w - 1 and 0 <= outside[3] - outside[2] <= w - 1
+        assert all(a.query_end <= b.query_start for a, b in zip(m.spans, m.spans[1:]))
+    assert m.spans[0].query_end < other_table.index("OTHER") + 40
+
+
 def test_unrelated_modules_are_rarely_blocked(built, stdlib_docs, pydoc_docs):
     """Modules not in the index: at most 10% of 4 KB chunks blocked. (Not zero: the standard
     library really does copy code between modules, e.g. aifc.py and sunau.py; the measured

@@ -531,15 +531,20 @@ def test_directory_ranges_are_searchsorted(table, queries, members, rows_per_buc
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_widened_matches_reference(data):
-    """Two k-gram sequences over a small alphabet (long equal runs are common), and a
-    passage [q0, q1) x [d0, d1) of at least k tokens somewhere in them."""
+    """Two k-gram sequences over a small alphabet (long equal runs are common), some
+    k-grams not informative, a passage [q0, q1) x [d0, d1) of at least k tokens somewhere
+    in them, and limits on the widening."""
     from dedupfilter.sketch import widened
 
     k = data.draw(st.integers(1, 5))
     small = hnp.arrays(np.uint64, st.integers(1, 30), elements=st.integers(0, 2))
     q, d = data.draw(small), data.draw(small)
+    q_ok = data.draw(hnp.arrays(np.bool_, q.size, elements=st.booleans()))
+    d_ok = data.draw(hnp.arrays(np.bool_, d.size))
     q0 = data.draw(st.integers(0, q.size - 1))
     d0 = data.draw(st.integers(0, d.size - 1))
     q1 = data.draw(st.integers(q0 + k, q.size + k - 1))
     d1 = data.draw(st.integers(d0 + k, d.size + k - 1))
-    assert widened(q, d, q0, q1, d0, d1, k) == reference.widened(q, d, q0, q1, d0, d1, k)
+    max_left, max_right = data.draw(st.integers(0, 40)), data.draw(st.integers(0, 40))
+    args = (q0, q1, d0, d1, k, max_left, max_right)
+    assert widened(q, q_ok, d, d_ok, *args) == reference.widened(q, q_ok, d, d_ok, *args)

@@ -363,11 +363,11 @@ def _grown(found, n_rows):
 
 
 @jit
-def equal_run(a, i, b, j, step):
-    """How many k-grams in a row are equal in ``a`` and ``b`` from ``a[i]``, ``b[j]``
-    on, moving both by ``step`` (1 or -1), within both arrays."""
+def equal_run(a, a_usable, i, b, b_usable, j, step, max_n):
+    """How many k-grams in a row, up to ``max_n``, are equal and usable on both sides
+    from ``a[i]``, ``b[j]`` on, moving both by ``step`` (1 or -1), within both arrays."""
     n = 0
-    while 0 <= i < a.size and 0 <= j < b.size and a[i] == b[j]:
+    while n < max_n and 0 <= i < a.size and 0 <= j < b.size and a_usable[i] and b_usable[j] and a[i] == b[j]:
         n += 1
         i += step
         j += step

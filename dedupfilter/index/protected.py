@@ -27,8 +27,8 @@ from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
-from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, shingle_hashes, sketch,
-                      table_directory, usable_hits, widened)
+from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, informative_mask,
+                      newline_offsets, shingle_hashes, sketch, table_directory, usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
                      sentence_word_keys, sentences)
 from ..verdict import Match, Span, Verdict, decide, with_reworded
@@ -49,6 +49,8 @@ LSH_FOUND = 64
 # 2013's test corpus, through the index, 20 gave entire plagdet 0.808 at 0.08 s a suspicious
 # document, 40 gave 0.842 at 0.15-0.19 s (python bench/accuracy_text.py).
 DEFAULT_REWORDED_CANDIDATES = 40
+# Stored documents whose k-grams are kept after widening spans (a query's matches, then the next's).
+STORED_KGRAMS_CACHED = 32
 # What FilterPolicy.gap counts, recorded in the manifest (indexes without it are older).
 POLICY_GAP_UNIT = "changed tokens"
 
@@ -165,6 +167,24 @@ def best_per_document(matches: list[Match]) -> list[Match]:
 def _take(values: Sequence[str], rows: np.ndarray) -> list[str]:
     values = list(values)
     return [values[i] for i in rows]
+
+
+class _LocalSpan(NamedTuple):
+    span: Span
+    span_tokens: tuple[int, int]  # query tokens [start, end) the span covers
+    evidence: tuple[int, int, int]  # query tokens [start, end) and document tokens of the fingerprints' passage
+
+
+class _StoredKgrams(NamedTuple):
+    """Every k-gram of a stored document: what ``widened`` compares a query's with."""
+    shingles: np.ndarray
+    informative: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    newlines: np.ndarray
+
+    def line_of(self, offset: int) -> int:
+        return int(np.searchsorted(self.newlines, offset, side="right")) + 1
 
 
 @dataclass
@@ -292,6 +312,7 @@ class ProtectedIndex:
         self.manifest = manifest or {}
         self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
         self.words = words if words is not None else _SentenceKeys.empty()
+        self._stored_cache: dict[int, _StoredKgrams] = {}
         self._directory = directory if directory is not None and _fits(directory, self.fp.hash) else None
 
     # --- building ---------------------------------------------------------------------------
@@ -357,7 +378,11 @@ class ProtectedIndex:
         if self.settings.store_text:
             new_sentences, new_words = _SentenceKeys.of_texts([texts_kept[i] for i in sel],
                                                               [new.langs[i] for i in sel], n_old)
-            sentences, words = sentences.sorted_with(new_sentences), words.sorted_with(new_words)
+            sentences = sentences.sorted_with(new_sentences)
+            # An index written before word keys existed gets none until it is rebuilt: new
+            # documents with them would outrank the old ones.
+            if words.key.size or not base.sentences.key.size:
+                words = words.sorted_with(new_words)
         index = ProtectedIndex(self.path, self.settings, self.policy, docs, signatures, fp, self.templates,
                                sentences=sentences, words=words)
         return index, {"added": int(keep_new.sum()) - len(replaced), "replaced": len(replaced),
@@ -592,17 +617,18 @@ class ProtectedIndex:
 
     def matches(self, query: Sketch, policy: FilterPolicy | None = None, *,
                 near_duplicates: bool = True, lookup: Lookup | None = None,
-                rows: PassageRows | None = None) -> list[Match]:
+                rows: PassageRows | None = None, widen: bool = True) -> list[Match]:
         """Every protected document the query copies from (passages) or, with
         ``near_duplicates``, nearly duplicates as a whole (LSH). ``lookup``:
         ``self.lookup(query.shingles)``, and ``rows``: ``self.passage_rows(query,
-        lookup, policy)``, if the caller has them already."""
+        lookup, policy)``, if the caller has them already. ``widen``: spans reach the
+        copy's ends where the index stores the text (``_local_matches``)."""
         policy = policy or self.policy
         if len(self) == 0 or query.n_tokens == 0:
             return []
         lookup = lookup or self.lookup(query.shingles)
         usable = query.informative & ~lookup.ignored
-        by_doc = self._local_matches(query, rows or self.passage_rows(query, lookup, policy))
+        by_doc = self._local_matches(query, rows or self.passage_rows(query, lookup, policy), widen)
         # A query made of boilerplate and templates is no near-duplicate of anything.
         whole = near_duplicates and usable.sum() >= policy.min_match_tokens
         candidates = self._lsh_candidates(query) if whole else set()
@@ -673,57 +699,75 @@ class ProtectedIndex:
                                            min_span, shingle.window, query.tokens.lang == TEXT)
         return PassageRows(rows[rows[:, 5] >= min_span], hit_row)
 
-    def _local_matches(self, query: Sketch, passage_rows: PassageRows) -> dict[int, list[tuple[Span, int]]]:
-        """Spans per document (``passage_rows``): {doc: [(span, doc tokens covered)]}.
+    def _local_matches(self, query: Sketch, passage_rows: PassageRows, widen: bool = True
+                       ) -> dict[int, list[_LocalSpan]]:
+        """Spans per document (``passage_rows``).
 
-        When the index stores the protected text, each span is ``widened`` to the
-        copy's ends (the document is sketched again, once per query); otherwise it
-        runs from the first to the last fingerprint the copy holds, up to w - 1
-        tokens short at each end. Either way its ``tokens`` (the evidence the
-        decision weighs) are those of the fingerprints: the stored text changes
-        where a span is, never what is decided."""
+        With ``widen``, when the index stores the protected text, each span is
+        ``widened`` to the copy's ends (by up to w - 1 k-grams, not into the
+        document's next span); otherwise it runs from the first to the last
+        fingerprint the copy holds, up to w - 1 tokens short at each end. Either way
+        the evidence the decision weighs (``Span.tokens``, containment) is that of
+        the fingerprints: the stored text changes where a span is, never what is
+        decided."""
         rows, hit_row = passage_rows
-        k = self.settings.sketch.shingle.k
-        out: dict[int, list[tuple[Span, int]]] = {}
+        k, w = self.settings.sketch.shingle.k, self.settings.sketch.shingle.window
+        out: dict[int, list[_LocalSpan]] = {}
         starts, ends = query.tokens.starts, query.tokens.ends
-        stored: dict[int, Sketch | None] = {}
-        for doc, q0, q1, first, last, covered in rows.tolist():
+        rows = sorted(rows.tolist())
+        for i, (doc, q0, q1, first, last, covered) in enumerate(rows):
             r0, r1 = hit_row[first], hit_row[last]
             d0, d1 = int(self.fp.pos[r0]), int(self.fp.pos[r1]) + k
-            if doc not in stored:
-                stored[doc] = self._stored_sketch(doc)
-            doc_side = stored[doc]
-            if doc_side is None:
+            evidence = (q0, q1, d1 - d0)
+            stored = self._stored_kgrams(doc) if widen else None
+            if stored is not None and not (stored.shingles[d0] == self.fp.hash[r0]
+                                           and stored.shingles[d1 - k] == self.fp.hash[r1]):
+                stored = None  # the text no longer sketches as it was indexed
+            if stored is None:
                 doc_chars = int(self.fp.char_start[r0]), int(self.fp.char_end[r1])
                 doc_lines = int(self.fp.line_start[r0]), int(self.fp.line_end[r1])
             else:
-                q0, q1, d0, d1 = widened(query.shingles, doc_side.shingles, q0, q1, d0, d1, k)
-                doc_chars = int(doc_side.tokens.starts[d0]), int(doc_side.tokens.ends[d1 - 1])
-                doc_lines = doc_side.line_of(doc_chars[0]), doc_side.line_of(max(doc_chars[0], doc_chars[1] - 1))
+                # Not into the document's spans before and after this one in the query.
+                before = out.get(doc)
+                max_left = min(w - 1, q0 - before[-1].span_tokens[1]) if before else w - 1
+                after = rows[i + 1] if i + 1 < len(rows) and rows[i + 1][0] == doc else None
+                max_right = min(w - 1, after[1] - q1) if after else w - 1
+                q0, q1, d0, d1 = widened(query.shingles, query.informative, stored.shingles, stored.informative,
+                                         q0, q1, d0, d1, k, max(max_left, 0), max(max_right, 0))
+                doc_chars = int(stored.starts[d0]), int(stored.ends[d1 - 1])
+                doc_lines = stored.line_of(doc_chars[0]), stored.line_of(max(doc_chars[0], doc_chars[1] - 1))
             qs, qe = int(starts[q0]), int(ends[q1 - 1])
             span = Span(qs, qe, *doc_chars, (query.line_of(qs), query.line_of(max(qs, qe - 1))), doc_lines, covered)
-            out.setdefault(doc, []).append((span, d1 - d0))
+            out.setdefault(doc, []).append(_LocalSpan(span, (q0, q1), evidence))
         return out
 
-    def _stored_sketch(self, doc: int) -> Sketch | None:
-        """The sketch of a document's stored text, as it was indexed; None without
-        stored text (or if it no longer sketches to the indexed tokens)."""
+    def _stored_kgrams(self, doc: int) -> "_StoredKgrams | None":
+        """Every k-gram of a document's stored text, as it was indexed (None without
+        stored text); the last few documents asked for are kept."""
         if self.docs.texts is None:
             return None
-        found = self.sketch(self.docs.texts[doc], self.docs.langs[doc])
-        return found if found.n_tokens == int(self.docs.n_tokens[doc]) else None
+        found = self._stored_cache.pop(doc, None)
+        if found is None:
+            text, lang = self.docs.texts[doc], self.docs.langs[doc]
+            tokens = normalize(text, lang)
+            shingle = self.settings.sketch.shingle
+            found = _StoredKgrams(shingle_hashes(tokens, shingle), informative_mask(tokens, shingle.k), tokens.starts,
+                                  tokens.ends, newline_offsets(text))
+            if len(self._stored_cache) >= STORED_KGRAMS_CACHED:
+                self._stored_cache.pop(next(iter(self._stored_cache)))
+        self._stored_cache[doc] = found  # most recent last
+        return found
 
-    def _match(self, doc: int, jaccard: float, spans: list[tuple[Span, int]], query: Sketch) -> Match:
+    def _match(self, doc: int, jaccard: float, spans: list["_LocalSpan"], query: Sketch) -> Match:
         covered_query = np.zeros(query.n_tokens, bool)
-        for span, _ in spans:
-            i0 = np.searchsorted(query.tokens.starts, span.query_start)
-            i1 = np.searchsorted(query.tokens.ends, span.query_end, side="right")
-            covered_query[i0:i1] = True
+        for local in spans:
+            q0, q1, _ = local.evidence
+            covered_query[q0:q1] = True
         n_doc_tokens = max(int(self.docs.n_tokens[doc]), 1)
         cont_q = float(covered_query.mean()) if query.n_tokens else 0.0
-        cont_d = min(1.0, sum(t for _, t in spans) / n_doc_tokens)
+        cont_d = min(1.0, sum(local.evidence[2] for local in spans) / n_doc_tokens)
         return Match(self.docs.ids[doc], self.docs.sources[doc], jaccard, max(cont_q, cont_d), cont_q, cont_d,
-                     tuple(sorted((s for s, _ in spans), key=lambda s: s.query_start)))
+                     tuple(sorted((local.span for local in spans), key=lambda s: s.query_start)))
 
     def stats(self) -> dict:
         langs: dict[str, int] = {}
