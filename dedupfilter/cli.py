@@ -258,6 +258,10 @@ def cmd_index_stats(args) -> int:
           f"(boilerplate in more than {info['df_cutoff_documents']} documents, and templates)")
     print(f"on disk:       {info['bytes_on_disk'] / 1e6:.1f} MB   protected text stored: "
           f"{'yes' if info['stores_text'] else 'no'}")
+    if info["stores_text"]:
+        print(f"reworded keys: {info['sentence_keys']:,} sentence keys, {info['word_keys']:,} word keys"
+              + ("  (built before word keys: rebuild to rank reworded candidates with them)"
+                 if info["sentence_keys"] and not info["word_keys"] else ""))
     print(f"config:        k={cfg['shingle']['k']} window={cfg['shingle']['window']} "
           f"parameterized={cfg['shingle']['parameterized']} num_perm={cfg['minhash']['num_perm']} "
           f"scheme={cfg['minhash']['scheme']} (fingerprint {info['config_fingerprint']})")

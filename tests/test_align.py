@@ -207,7 +207,7 @@ def test_a_reworded_paragraphs_source_ranks_first_among_the_candidates(paragraph
     assert first >= 0.9 * tried and top3 >= 0.95 * tried  # 30 and 30 of 30 when written
 
 
-def test_word_keys_find_the_source_of_heavily_reworded_paragraphs(paragraph_index, paragraphs, tmp_path):
+def test_word_keys_find_the_source_of_heavily_reworded_paragraphs(paragraph_index, paragraphs, tmp_path, capsys):
     """With 80% of the words edited, few sentences keep their two smallest-hashed words
     (the sentence keys); one word survives more often. The index ranks candidates by
     both: the source comes first for 61 of 62 paragraphs (53 by sentence keys alone)."""
@@ -221,6 +221,8 @@ def test_word_keys_find_the_source_of_heavily_reworded_paragraphs(paragraph_inde
     without_words.words, without_words._keys_per_doc = _SentenceKeys.empty(), None
     reopened = ProtectedIndex.open(paragraph_index.save(tmp_path / "idx").path)
     assert reopened.words.key.size == paragraph_index.words.key.size > 0
+    assert main(["index", "stats", str(tmp_path / "idx")]) == 0
+    assert f"{reopened.words.key.size:,} word keys" in capsys.readouterr().out
     picked = _distinct_paragraphs(paragraphs, 200)
     first = {"both": 0, "sentence keys only": 0}
     for i in picked:
