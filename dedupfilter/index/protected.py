@@ -46,8 +46,8 @@ LSH_KEYS_PER_BUCKET = 4
 # Room for this many (document, band) pairs sharing a band key with a query; more are looked up twice.
 LSH_FOUND = 64
 # Documents aligned with a query sentence by sentence when asked for reworded passages: on PAN
-# 2013's test corpus, through the index, 20 gave entire plagdet 0.808 at 0.08 s a suspicious
-# document, 40 gave 0.842 at 0.15-0.19 s (python bench/accuracy_text.py).
+# 2013's test corpus, through the index, 20 gave entire plagdet 0.837 at 0.09 s a suspicious
+# document, 40 gave 0.872 at 0.16 s (python bench/accuracy_text.py).
 DEFAULT_REWORDED_CANDIDATES = 40
 # Stored documents whose k-grams are kept after widening spans (a query's matches, then the next's).
 STORED_KGRAMS_CACHED = 32
