@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -313,6 +314,7 @@ class ProtectedIndex:
         self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
         self.words = words if words is not None else _SentenceKeys.empty()
         self._stored_cache: dict[int, _StoredKgrams] = {}
+        self._stored_lock = threading.Lock()
         self._directory = directory if directory is not None and _fits(directory, self.fp.hash) else None
 
     # --- building ---------------------------------------------------------------------------
@@ -746,16 +748,18 @@ class ProtectedIndex:
         stored text); the last few documents asked for are kept."""
         if self.docs.texts is None:
             return None
-        found = self._stored_cache.pop(doc, None)
+        with self._stored_lock:
+            found = self._stored_cache.pop(doc, None)
         if found is None:
             text, lang = self.docs.texts[doc], self.docs.langs[doc]
             tokens = normalize(text, lang)
             shingle = self.settings.sketch.shingle
             found = _StoredKgrams(shingle_hashes(tokens, shingle), informative_mask(tokens, shingle.k), tokens.starts,
                                   tokens.ends, newline_offsets(text))
-            if len(self._stored_cache) >= STORED_KGRAMS_CACHED:
+        with self._stored_lock:  # queries may come from several threads
+            while len(self._stored_cache) >= STORED_KGRAMS_CACHED:
                 self._stored_cache.pop(next(iter(self._stored_cache)))
-        self._stored_cache[doc] = found  # most recent last
+            self._stored_cache[doc] = found  # most recent last
         return found
 
     def _match(self, doc: int, jaccard: float, spans: list["_LocalSpan"], query: Sketch) -> Match:
