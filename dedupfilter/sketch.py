@@ -113,6 +113,11 @@ def newline_offsets(text: str) -> np.ndarray:
     return np.flatnonzero(codepoints(text) == 10).astype(np.int64)
 
 
+def line_number(newlines: np.ndarray, offset: int) -> int:
+    """1-based line number of a character offset, given the text's ``newline_offsets``."""
+    return int(np.searchsorted(newlines, offset, side="right")) + 1
+
+
 @dataclass(frozen=True, eq=False)
 class Sketch:
     """Everything needed to compare one text with others.
@@ -142,7 +147,7 @@ class Sketch:
 
     def line_of(self, offset: int) -> int:
         """1-based line number of a character offset."""
-        return int(np.searchsorted(self.newlines, offset, side="right")) + 1
+        return line_number(self.newlines, offset)
 
     def to_datasketch(self):
         """This signature as a ``datasketch.LeanMinHash`` (same seed and scheme)."""

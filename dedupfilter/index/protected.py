@@ -29,7 +29,7 @@ from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, informative_mask,
-                      newline_offsets, shingle_hashes, sketch, table_directory, usable_hits, widened)
+                      line_number, newline_offsets, shingle_hashes, sketch, table_directory, usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
                      sentence_word_keys, sentences)
 from ..verdict import Match, Span, Verdict, decide, with_reworded
@@ -185,7 +185,7 @@ class _StoredKgrams(NamedTuple):
     newlines: np.ndarray
 
     def line_of(self, offset: int) -> int:
-        return int(np.searchsorted(self.newlines, offset, side="right")) + 1
+        return line_number(self.newlines, offset)
 
 
 @dataclass
@@ -721,7 +721,9 @@ class ProtectedIndex:
             r0, r1 = hit_row[first], hit_row[last]
             d0, d1 = int(self.fp.pos[r0]), int(self.fp.pos[r1]) + k
             evidence = (q0, q1, d1 - d0)
-            stored = self._stored_kgrams(doc) if widen else None
+            if i == 0 or rows[i - 1][0] != doc:  # rows are in document order
+                doc_kgrams = self._stored_kgrams(doc) if widen else None
+            stored = doc_kgrams
             if stored is not None and not (stored.shingles[d0] == self.fp.hash[r0]
                                            and stored.shingles[d1 - k] == self.fp.hash[r1]):
                 stored = None  # the text no longer sketches as it was indexed
