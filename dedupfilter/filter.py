@@ -44,7 +44,7 @@ from typing import AsyncIterable, Iterable, Iterator, Union
 import numpy as np
 
 from .config import FilterPolicy
-from .index.protected import best_per_document
+from .index.protected import merged_per_document
 from .normalize.languages import MARKDOWN, TEXT, canonical_language, detection_steps
 from .normalize.mixed import FenceTracker
 from .sketch import passage_reach
@@ -295,7 +295,7 @@ class StreamSession:
         line = self._window_start()
         lang = self._window_language(p)
         windows = []
-        for mode, judged_as in self._readings(lang):
+        for mode, judged_as in self._readings(lang, p):
             tape = self._tapes.get(mode)
             if tape is None:
                 tape = self._tapes[mode] = TokenTape(f.index, mode, line.start)
@@ -328,15 +328,22 @@ class StreamSession:
         matches = [m for (sk, lookup), rows in zip(windows, found)
                    for m in f.index.matches(replace(sk, newlines=newlines), f.policy, near_duplicates=False,
                                             lookup=lookup, rows=rows, widen=False)]
-        return decide([_shifted(m, line.number - 1) for m in best_per_document(matches)], f.policy)
+        return decide([_shifted(m, line.number - 1) for m in merged_per_document(matches)], f.policy)
 
-    def _readings(self, lang: str) -> list[tuple[str, str]]:
-        """(tape mode, language judged as) for a window judged in ``lang``. An output of
-        unknown language is read as Markdown (as prose until a fence comes); one guessed to
-        be code is read as that code and as prose, as ``check()`` matches it both ways."""
-        readings = [(lang, lang)]
-        if self.lang is None:
-            readings = [(MARKDOWN, lang)] if lang in (TEXT, MARKDOWN) else [(lang, lang), (MARKDOWN, TEXT)]
+    def _readings(self, lang: str, p: int) -> list[tuple[str, str]]:
+        """(tape mode, language judged as) for a window judged in ``lang`` at checkpoint
+        ``p``. An output of unknown language is read as Markdown (as prose until a fence
+        comes). As ``check()`` matches them, code is read as that code and as prose, and
+        Markdown, once a fenced block has begun, also as prose throughout (the blocks'
+        comments and docstrings)."""
+        if lang == TEXT and self.lang == TEXT:
+            readings = [(TEXT, TEXT)]
+        elif lang in (TEXT, MARKDOWN):
+            readings = [(MARKDOWN, lang)]
+            if self._first_fence_end is not None and self._first_fence_end <= p:
+                readings.append((TEXT, TEXT))
+        else:
+            readings = [(lang, lang), (MARKDOWN if self.lang is None else TEXT, TEXT)]
         for mode in set(self._tapes) - {mode for mode, _ in readings}:
             del self._tapes[mode]
         return readings
@@ -443,16 +450,11 @@ class StreamSession:
 
 def _flagged_passages(readings: list[np.ndarray], min_tokens: int) -> np.ndarray:
     """The passages (rows of ``ProtectedIndex.passages``, one array per reading of the
-    window) of the documents that have one of ``min_tokens`` or more, each document's
-    from the reading that matched it best (as ``best_per_document`` keeps one match)."""
-    best: dict[int, tuple[int, int]] = {}  # doc -> (longest passage, reading)
-    for r, rows in enumerate(readings):
-        for doc, tokens in rows[rows[:, 3] >= min_tokens][:, [0, 3]].tolist():
-            if tokens > best.get(doc, (0, 0))[0]:
-                best[doc] = (tokens, r)
-    if not best:
-        return np.empty((0, 4), np.int64)
-    return np.concatenate([readings[r][readings[r][:, 0] == doc] for doc, (_, r) in best.items()])
+    window) of the documents that have one of ``min_tokens`` or more, in any reading
+    (as ``merged_per_document`` keeps every reading's spans)."""
+    rows = np.concatenate(readings) if readings else np.empty((0, 4), np.int64)
+    flagged = np.unique(rows[rows[:, 3] >= min_tokens, 0])
+    return rows[np.isin(rows[:, 0], flagged)]
 
 
 def _flags(m: Match, policy: FilterPolicy) -> bool:

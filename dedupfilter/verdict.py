@@ -27,7 +27,9 @@ class Span:
     query_lines: tuple[int, int]
     doc_lines: tuple[int, int]
     tokens: int  # normalized tokens of the query the passage covers
-    kind: str = "copy"  # "copy": shared token runs; "reworded": aligned sentences (align.py)
+    # "copy": shared token runs; "comment": shared runs of words in a code document's
+    # comments or docstrings (the query read as prose); "reworded": aligned sentences (align.py)
+    kind: str = "copy"
 
     def to_dict(self) -> dict:
         return {"query_start": self.query_start, "query_end": self.query_end,

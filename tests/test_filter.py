@@ -346,3 +346,38 @@ def test_substituted_prose_is_redacted_without_a_leak(index, pydoc_docs):
     out, events = run(f, token_deltas(altered))
     assert events[0].kind == "redact" and events[-1].leaked == ()
     assert f.check(out).allowed
+
+
+@pytest.mark.parametrize("as_markdown", [False, True])
+def test_a_copied_docstring_is_redacted_from_a_code_stream(index, protected_docs, stdlib_docs, prose, as_markdown):
+    """New code around a protected function's docstring, followed by more code so that
+    windows judge it before the stream ends, streamed as Python (language given) or as an
+    answer with the code in a fenced block (no language given): the stream reads code,
+    and Markdown with code blocks, as prose too (as check() does), and redacts the
+    docstring only."""
+    from .test_index import _protected_docstrings
+
+    protected = {d.doc_id for d in protected_docs}
+    f = OutputFilter(index, action="redact")
+    tail = next(d.text[:4000] for d in stdlib_docs[5::8] if d.doc_id not in protected and d.lang == "python"
+                and f.check(d.text[:4000], "python").allowed)
+    lang = None if as_markdown else "python"
+    for doc, statement in _protected_docstrings(protected_docs, limit=3):
+        lines = doc.text.splitlines(keepends=True)
+        docstring = "".join(lines[statement.lineno - 1:statement.end_lineno]).strip()
+        head = f"def summarize(items):\n    {docstring}\n    return sorted(set(items))[:3]\n\n\n"
+        after = tail
+        if as_markdown:
+            head, after = f"{prose[0]}\n\n```python\n{head}", f"{tail}```\n\n{prose[1]}\n"
+        expected = f.check(head + after, lang)
+        assert expected.action == "redact" and expected.matches[0].doc_id == doc.doc_id
+        assert max(expected.matches[0].spans, key=lambda s: s.tokens).kind == "comment"
+        items = list(f.stream(token_deltas(head + after), lang=lang))
+        out = "".join(i for i in items if isinstance(i, str))
+        events = [i for i in items if not isinstance(i, str)]
+        assert events[0].kind == "redact" and events[0].offset < len(head) + len(tail) // 2
+        assert events[-1].verdict.to_dict() == expected.to_dict() and events[-1].leaked == ()
+        marker = MARKER.search(out)
+        assert marker and doc.doc_id in marker.group(0)
+        assert out.startswith(head[:head.index("def summarize(items):\n") + 22]) and out.endswith(after)
+        assert f.check(out, lang).allowed

@@ -115,16 +115,16 @@ def test_inserted_statements_rarely_cut_a_passage(built, protected_docs):
         assert attacked.count("unused_") >= 2
         verdict = index.query(attacked, "python")
         assert verdict.action == "block" and verdict.matches[0].doc_id == doc.doc_id
-        spans = verdict.matches[0].spans
+        spans = [s for s in verdict.matches[0].spans if s.kind == "copy"]  # not its docstring's
         n_lines = attacked.rstrip("\n").count("\n") + 1
         shares.append(max(s.query_lines[1] - s.query_lines[0] + 1 for s in spans) / n_lines)
         n_passages.append(len(spans))
     assert np.mean(shares) >= 0.55 and np.mean(n_passages) <= 3.2
 
-def test_code_quoted_by_a_protected_prose_document_is_found_without_a_language(tmp_path, pydoc_docs):
+def test_code_quoted_by_a_protected_prose_document_is_found(tmp_path, pydoc_docs):
     """Help topics quote interpreter sessions. A session copied out of one reads as code
-    to language detection, while the topic was indexed as prose: check() without a
-    language matches code-looking text as prose too."""
+    to language detection, while the topic was indexed as prose: a code query, its
+    language given or guessed, is matched as prose too."""
     from dedupfilter.normalize import LANGUAGES, detect_language
 
     quoted = [(d, p.text) for d in pydoc_docs for p in corpora.paragraphs(d)
@@ -134,8 +134,9 @@ def test_code_quoted_by_a_protected_prose_document_is_found_without_a_language(t
     for doc, session in quoted:
         verdict = index.query(session)
         assert verdict.action == "block" and verdict.matches[0].doc_id == doc.doc_id
-    # Given a code language, it is read as code only (and the prose index has no code).
-    assert all(index.query(session, detect_language(session)).allowed for _, session in quoted)
+        verdict = index.query(session, detect_language(session))
+        assert verdict.action == "block" and verdict.matches[0].doc_id == doc.doc_id
+
 
 def test_copied_paragraph_is_found(built, pydoc_docs):
     _, index = built
@@ -519,3 +520,64 @@ def test_cli_index_lifecycle(tmp_path, capsys, stdlib_docs):
     assert main(["query", str(idx), str(tmp_path / "missing.py")]) == 2
     assert main(["query", str(tmp_path / "not-an-index"), str(query_file)]) == 2
     assert "no such index" in capsys.readouterr().err
+
+
+def _protected_docstrings(protected_docs, min_words: int = 40, limit: int = 8):
+    """(module, docstring node) of long function docstrings of the protected modules, one a module."""
+    import ast
+
+    found = []
+    for doc in (d for d in protected_docs if d.lang == "python"):
+        for node in ast.walk(ast.parse(doc.text)):
+            docstring = ast.get_docstring(node, clean=False) if isinstance(node, ast.FunctionDef) else None
+            if docstring and len(docstring.split()) >= min_words:
+                found.append((doc, node.body[0]))
+                break
+    return found[:limit]
+
+
+def test_a_copied_docstring_is_found_in_the_code_documents_prose(built, protected_docs):
+    """Code tokens make a docstring one STR token and leave comments out, so a function
+    whose docstring is copied and whose code is new shares no code with the original: the
+    code document's comments and docstrings are indexed as prose, and a code query is
+    also read as prose. The span (kind "comment") points into the docstring."""
+    _, index = built
+    cases = _protected_docstrings(protected_docs)
+    assert len(cases) >= 5
+    for doc, statement in cases:
+        lines = doc.text.splitlines(keepends=True)
+        docstring = "".join(lines[statement.lineno - 1:statement.end_lineno]).strip()
+        query = f"def summarize(items):\n    {docstring}\n    return sorted(set(items))[:3]\n"
+        for lang in ("python", None):
+            verdict = index.query(query, lang)
+            assert verdict.action == "block" and verdict.matches[0].doc_id == doc.doc_id
+            span = max(verdict.matches[0].spans, key=lambda s: s.tokens)
+            assert span.kind == "comment"
+            assert statement.lineno <= span.doc_lines[0] <= span.doc_lines[1] <= statement.end_lineno
+            assert query.index(docstring) <= span.query_start < span.query_end <= query.index(docstring) + len(
+                docstring)
+    # The docstrings' prose is ignored with the templates it comes from, like their code.
+    doc, _ = cases[0]
+    ignoring = ProtectedIndex.empty().with_documents([doc])[0].with_templates([(doc.text, "python")])
+    assert ignoring.query(doc.text, "python").allowed
+
+
+def test_matches_of_two_readings_merge_per_document():
+    """A query read as code and as prose may match one document twice: one match, with
+    the scores' maxima, every span once, and a span inside another kept only when it has
+    more tokens (a docstring's words inside a code passage of fewer code tokens)."""
+    from dedupfilter.index.protected import merged_per_document
+    from dedupfilter.verdict import Match, Span
+
+    code = Span(0, 400, 0, 400, (1, 9), (1, 9), 25)
+    docstring = Span(40, 300, 40, 300, (2, 6), (2, 6), 48, "comment")
+    prose = Span(500, 900, 1000, 1400, (10, 14), (20, 24), 60)
+    inside = Span(520, 800, 1020, 1300, (10, 13), (20, 23), 45)
+    as_code = Match("d", "s", 0.1, 0.3, 0.3, 0.1, (code, prose))
+    as_prose = Match("d", "s", 0.05, 0.5, 0.5, 0.2, (docstring, prose, inside))
+    other = Match("e", "s", 0.0, 0.1, 0.1, 0.1, (inside,))
+    merged = merged_per_document([as_code, other, as_prose])
+    assert [m.doc_id for m in merged] == ["d", "e"]
+    assert merged[0].spans == (code, docstring, prose)
+    assert (merged[0].jaccard, merged[0].containment, merged[0].containment_doc) == (0.1, 0.5, 0.2)
+    assert merged[0].longest_span == 60 and merged[1].spans == (inside,)

@@ -2050,3 +2050,25 @@ def test_detect_language_parses_when_cues_do_not_decide(pydoc_docs):
     topics = [d for d in pydoc_docs if "::=" in d.text[:4000]][:10]
     assert len(topics) == 10
     assert sum(detect_language(d.text[:4000]) == "text" for d in topics) >= 9
+
+
+def test_code_carries_prose_in_comments_and_docstrings():
+    """``code_and_prose``: the code tokens are normalize_code's; the prose is the words of
+    comments and of string statements (Python docstrings), read as prose, with offsets
+    into the text; other strings are not prose."""
+    from dedupfilter.normalize import normalize_text
+    from dedupfilter.normalize.code import code_and_prose, normalize_code
+
+    text = ('def f(a):\n    r"""Return\u200b the name of the file."""\n    # checked twice here\n'
+            '    x = "not prose"\n    return a  # trailing remark\n')
+    code, prose = code_and_prose(text, "python")
+    assert np.array_equal(code.hashes, normalize_code(text, "python").hashes)
+    words = [text[s:e] for s, e in zip(prose.starts, prose.ends)]
+    assert words == ["Return", "the", "name", "of", "the", "file", "checked", "twice", "here", "trailing", "remark"]
+    assert prose.lang == "text" and np.array_equal(prose.hashes, normalize_text(" ".join(words)).hashes)
+    java = "/** Parses the header line. */\nclass A { // the only field\n  String s = \"not prose\"; }\n"
+    _, prose = code_and_prose(java, "java")
+    assert [java[s:e] for s, e in zip(prose.starts, prose.ends)] == ["Parses", "the", "header", "line", "the",
+                                                                    "only", "field"]
+    _, prose = code_and_prose("x = 1\n", "python")
+    assert len(prose) == 0

@@ -27,7 +27,8 @@ import pyarrow as pa
 from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
-from ..normalize import LANGUAGES, TEXT, decode, language_for_path, normalize, resolve_language
+from ..normalize import LANGUAGES, MARKDOWN, TEXT, decode, normalize, resolve_language
+from ..normalize.mixed import code_blocks
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, informative_mask,
                       line_number, newline_offsets, shingle_hashes, sketch, table_directory, usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
@@ -35,7 +36,7 @@ from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, Ali
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
 from .lsh import optimal_bands
-from .sketching import BatchSketch, sketch_batch, sketch_corpus
+from .sketching import BatchSketch, document_tokens, sketch_batch, sketch_corpus
 from .storage import IndexError_, column
 
 MAX_HITS_PER_HASH = 1024  # rows looked at per query k-gram
@@ -156,14 +157,32 @@ class _StringColumn(Sequence):
         return self._as_list() + list(other)
 
 
-def best_per_document(matches: list[Match]) -> list[Match]:
-    """One match per document (the one with the longest passage, then Jaccard), in matches() order."""
-    best: dict[str, Match] = {}
+def merged_per_document(matches: list[Match]) -> list[Match]:
+    """One match per document, in matches() order: a query read two ways (as code or
+    Markdown, and as prose) may match one document in both readings (its code, its
+    docstrings; the same prose twice). The spans of both are kept, but a span inside
+    another (in the query) is dropped; the scores are the higher of the two."""
+    merged: dict[str, Match] = {}
     for m in matches:
-        kept = best.get(m.doc_id)
-        if kept is None or (m.longest_span, m.jaccard) > (kept.longest_span, kept.jaccard):
-            best[m.doc_id] = m
-    return sorted(best.values(), key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
+        kept = merged.get(m.doc_id)
+        merged[m.doc_id] = m if kept is None else replace(
+            kept, jaccard=max(kept.jaccard, m.jaccard), containment=max(kept.containment, m.containment),
+            containment_query=max(kept.containment_query, m.containment_query),
+            containment_doc=max(kept.containment_doc, m.containment_doc), spans=_outermost(kept.spans + m.spans))
+    return sorted(merged.values(), key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
+
+
+def _outermost(spans: tuple[Span, ...]) -> tuple[Span, ...]:
+    """The spans, by start, without those another span holds (in the query) with at least
+    as many tokens: the same passage found by two readings is reported once, and a
+    docstring's passage inside a code passage with fewer tokens is kept. (A span's holders
+    sort before it, and a holder dropped has a holder of its own that holds the span.)"""
+    kept: list[Span] = []
+    for s in sorted(set(spans), key=lambda s: (s.query_start, -s.query_end, -s.tokens, s.doc_start, s.doc_end)):
+        if not any(k.query_start <= s.query_start and s.query_end <= k.query_end and k.tokens >= s.tokens
+                   for k in kept):
+            kept.append(s)
+    return tuple(kept)
 
 
 def _take(values: Sequence[str], rows: np.ndarray) -> list[str]:
@@ -409,7 +428,8 @@ class ProtectedIndex:
 
     def with_templates(self, texts: Iterable[tuple[str, str | None]]) -> "ProtectedIndex":
         """A new index that ignores every k-gram of the given (text, lang) templates."""
-        hashes = [shingle_hashes(normalize(text, lang), self.settings.sketch.shingle) for text, lang in texts]
+        hashes = [shingle_hashes(tokens, self.settings.sketch.shingle)
+                  for text, lang in texts for tokens in document_tokens(text, lang)[1:] if tokens is not None]
         templates = _sorted_unique(np.concatenate([self.templates, *hashes]))
         return ProtectedIndex(self.path, self.settings, self.policy, self.docs, self.signatures, self.fp,
                               templates, sentences=self.sentences, words=self.words)
@@ -558,10 +578,11 @@ class ProtectedIndex:
         # Looked up once for both uses when the query is aligned too.
         lookup = self.lookup(query.shingles) if reworded and len(self) and query.n_tokens else None
         found = self.matches(query, policy, lookup=lookup)
-        if resolved in LANGUAGES and lang is None and not (path and language_for_path(path)):
-            # Guessed to be code from its content: prose documents quote code (grammar rules,
-            # interpreter sessions) and are indexed as prose, so it is matched as prose too.
-            found = best_per_document(found + self.matches(self.sketch(text, TEXT), policy))
+        if resolved in LANGUAGES or (resolved == MARKDOWN and code_blocks(text)):
+            # Code, and Markdown with code blocks, is matched as prose too: code documents'
+            # comments and docstrings are indexed as prose (``sketch_batch``), and prose
+            # documents quote code (grammar rules, interpreter sessions).
+            found = merged_per_document(found + self.matches(self.sketch(text, TEXT), policy))
         if lookup is not None and resolved in PROSE_LANGUAGES:
             found = self._with_reworded(text, query, lookup, found, reworded_candidates, align_params)
         verdict = decide(found, policy)
@@ -725,7 +746,8 @@ class ProtectedIndex:
             if i == 0 or rows[i - 1][0] != doc:  # rows are in document order
                 doc_kgrams = self._stored_kgrams(doc) if widen else None
             stored = doc_kgrams
-            if stored is not None and not (stored.shingles[d0] == self.fp.hash[r0]
+            if stored is not None and not (d1 - k < stored.shingles.size  # not a code document's prose
+                                           and stored.shingles[d0] == self.fp.hash[r0]
                                            and stored.shingles[d1 - k] == self.fp.hash[r1]):
                 stored = None  # the text no longer sketches as it was indexed
             if stored is None:
@@ -742,7 +764,9 @@ class ProtectedIndex:
                 doc_chars = int(stored.starts[d0]), int(stored.ends[d1 - 1])
                 doc_lines = stored.line_of(doc_chars[0]), stored.line_of(max(doc_chars[0], doc_chars[1] - 1))
             qs, qe = int(starts[q0]), int(ends[q1 - 1])
-            span = Span(qs, qe, *doc_chars, (query.line_of(qs), query.line_of(max(qs, qe - 1))), doc_lines, covered)
+            kind = "comment" if d0 >= self.docs.n_tokens[doc] else "copy"  # a code document's prose lane
+            span = Span(qs, qe, *doc_chars, (query.line_of(qs), query.line_of(max(qs, qe - 1))), doc_lines, covered,
+                        kind)
             out.setdefault(doc, []).append(_LocalSpan(span, (q0, q1), evidence))
         return out
 

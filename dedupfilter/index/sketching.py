@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import SketchConfig
-from ..normalize import normalize, resolve_language
+from ..normalize import LANGUAGES, TokenStream, normalize, resolve_language
+from ..normalize.code import code_and_prose
 from ..sketch import fingerprints, informative_mask, newline_offsets, shingle_hashes, signature, signatures
 
 
@@ -48,25 +49,30 @@ class BatchSketch:
         )
 
 
+# A code document's prose (comments, docstrings) is fingerprinted at token positions this far
+# past its code tokens: its passages never chain with the code's (an edit shifts a passage's
+# diagonal by far less), and a position still names one token.
+PROSE_LANE_GAP = 1 << 16
+
+
 def sketch_batch(items: list[tuple[str, str | None, str | None]], config: SketchConfig,
                  batch_signatures: bool = True) -> BatchSketch:
-    """Sketch (text, lang, path) items; lang None: path extension, else content guess."""
+    """Sketch (text, lang, path) items; lang None: path extension, else content guess.
+
+    A code document's fingerprints are those of its code tokens, then those of the
+    prose it carries (``code_and_prose``: comments, docstrings) read as prose, at
+    positions from ``prose_lane_start`` on: a copied docstring is found by a query
+    read as prose. Its signature and token count are its code's."""
     langs, n_tokens, n_chars, shingle_sets = [], [], [], []
     fp_parts: list[tuple] = []
-    k = config.shingle.k
     for doc, (text, lang, path) in enumerate(items):
-        resolved = resolve_language(text, lang, path)
-        tokens = normalize(text, resolved)
-        shingles = shingle_hashes(tokens, config.shingle)
-        fp_hash, fp_pos = fingerprints(shingles, config.shingle, informative_mask(tokens, k))
-        last_token = np.minimum(fp_pos + k - 1, len(tokens) - 1)
-        char_start = tokens.starts[fp_pos]
-        char_end = tokens.ends[last_token]
+        resolved, tokens, prose = document_tokens(text, lang, path)
         newlines = newline_offsets(text)
-        fp_parts.append((fp_hash, np.full(fp_pos.size, doc, np.uint32), fp_pos.astype(np.uint32),
-                         char_start, char_end,
-                         np.searchsorted(newlines, char_start, side="right") + 1,
-                         np.searchsorted(newlines, np.maximum(char_end - 1, char_start), side="right") + 1))
+        shingles = shingle_hashes(tokens, config.shingle)
+        fp_parts.append(_fingerprint_rows(tokens, shingles, doc, 0, newlines, config))
+        if prose is not None and len(prose):
+            fp_parts.append(_fingerprint_rows(prose, shingle_hashes(prose, config.shingle), doc,
+                                              prose_lane_start(len(tokens)), newlines, config))
         langs.append(resolved)
         n_tokens.append(len(tokens))
         n_chars.append(len(text))
@@ -81,6 +87,34 @@ def sketch_batch(items: list[tuple[str, str | None, str | None]], config: Sketch
     arrays = [np.concatenate(c).astype(t, copy=False) if len(c) else np.empty(0, t)
               for c, t in zip(columns, dtypes)]
     return BatchSketch(langs, np.array(n_tokens, np.int64), np.array(n_chars, np.int64), sigs, *arrays)
+
+
+def document_tokens(text: str, lang: str | None, path: str | None = None
+                    ) -> tuple[str, TokenStream, TokenStream | None]:
+    """(resolved language, tokens, the prose of code: ``code_and_prose``; None for prose)."""
+    resolved = resolve_language(text, lang, path)
+    if resolved in LANGUAGES:
+        return resolved, *code_and_prose(text, resolved)
+    return resolved, normalize(text, resolved), None
+
+
+def prose_lane_start(n_code_tokens: int) -> int:
+    """The token position a code document's prose fingerprints start at."""
+    return n_code_tokens + PROSE_LANE_GAP
+
+
+def _fingerprint_rows(tokens: TokenStream, shingles: np.ndarray, doc: int, first_position: int,
+                      newlines: np.ndarray, config: SketchConfig) -> tuple:
+    """(hash, doc, position, char start, char end, line start, line end) of each fingerprint."""
+    k = config.shingle.k
+    fp_hash, fp_pos = fingerprints(shingles, config.shingle, informative_mask(tokens, k))
+    last_token = np.minimum(fp_pos + k - 1, len(tokens) - 1)
+    char_start = tokens.starts[fp_pos]
+    char_end = tokens.ends[last_token]
+    return (fp_hash, np.full(fp_pos.size, doc, np.uint32), (fp_pos + first_position).astype(np.uint32),
+            char_start, char_end,
+            np.searchsorted(newlines, char_start, side="right") + 1,
+            np.searchsorted(newlines, np.maximum(char_end - 1, char_start), side="right") + 1)
 
 
 def _worker_init() -> None:

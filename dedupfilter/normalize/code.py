@@ -26,8 +26,8 @@ import numpy as np
 from .._kernels import lex
 from .._kernels.lex import code_tokens, lexemes, operator_table
 from .._kernels.tokens import backrefs_by_key, hash_ranges
-from .languages import LANGUAGES, keywords_for, parser_for, visible_keywords_for
-from .text import codepoints
+from .languages import LANGUAGES, TEXT, keywords_for, parser_for, visible_keywords_for
+from .text import codepoints, normalize_text
 from .tokens import TOKEN_SEED, TokenStream
 
 LEAF, IDENT, STR, NUM = 0, 1, 2, 3
@@ -168,8 +168,23 @@ def _node_actions(lang: str) -> list[int]:
     return actions + [_WALK_ERROR] * (65536 - len(actions))
 
 
-def _leaves(data: bytes, lang: str) -> list[tuple[int, int, int]]:
-    """(kind, start byte, end byte) of every token, in source order."""
+def _is_string_statement(node) -> bool:
+    """A Python string that is a statement of its own: a docstring."""
+    parent = node.parent
+    return parent is not None and parent.type == "expression_statement" and parent.named_child_count == 1
+
+
+def _string_body_start(data: bytes, start: int) -> int:
+    """Past a string literal's prefix (r, b, f, u): the prefix would read as a word."""
+    while start < len(data) and data[start] in b"rRbBuUfF":
+        start += 1
+    return start
+
+
+def _leaves(data: bytes, lang: str, prose: list | None = None) -> list[tuple[int, int, int]]:
+    """(kind, start byte, end byte) of every token, in source order. With ``prose``,
+    also the (start byte, end byte) of each comment and, in Python, each string
+    statement (``code_prose``)."""
     out: list[tuple[int, int, int]] = []
     tree = _parse(data, lang)
     if tree is None:
@@ -177,6 +192,7 @@ def _leaves(data: bytes, lang: str) -> list[tuple[int, int, int]]:
         return out
     actions = _node_actions(lang)
     append = out.append
+    docstrings = prose is not None and lang == "python"
     cursor = tree.walk()
     while True:
         node = cursor.node
@@ -184,9 +200,12 @@ def _leaves(data: bytes, lang: str) -> list[tuple[int, int, int]]:
         if action == _WALK_LEXED:
             _lex(data, node.start_byte, node.end_byte, lang, out)
         elif action == _WALK_SKIP:
-            pass
+            if prose is not None:
+                prose.append((node.start_byte, node.end_byte))
         elif action == _WALK_STRING:
             append((STR, node.start_byte, node.end_byte))
+            if docstrings and _is_string_statement(node):
+                prose.append((_string_body_start(data, node.start_byte), node.end_byte))
         elif action == _WALK_NUMBER:
             append((NUM, node.start_byte, node.end_byte))
         elif cursor.goto_first_child():
@@ -242,16 +261,43 @@ def _visible(text: str) -> tuple[str, np.ndarray | None]:
 
 
 def normalize_code(text: str, lang: str) -> TokenStream:
+    return _normalized(text, lang, with_prose=False)[0]
+
+
+def code_and_prose(text: str, lang: str) -> tuple[TokenStream, TokenStream]:
+    """``normalize_code``'s tokens, and the prose the code carries: its comments and,
+    in Python, its string statements (docstrings), each read by ``normalize_text``,
+    with offsets into ``text``. Code tokens leave comments out and make a docstring
+    one STR token, so a copied docstring is found through this prose, as prose."""
+    return _normalized(text, lang, with_prose=True)
+
+
+def _normalized(text: str, lang: str, with_prose: bool) -> tuple[TokenStream, TokenStream]:
     if lang not in LANGUAGES:
         raise ValueError(f"no grammar for {lang!r}")
     visible, kept = _visible(text)
     data = visible.encode("utf-8", "surrogatepass")
+    prose: list[tuple[int, int]] | None = [] if with_prose else None
     try:
-        leaves = _leaves(data, lang)
+        leaves = _leaves(data, lang, prose)
     except Exception:  # the parser is C code; never let it take the caller down
-        leaves = []
+        leaves, prose = [], []
         _lex(data, 0, len(data), lang, leaves)
-    return _token_stream(visible, kept, data, leaves, lang)[0]
+    tokens = _token_stream(visible, kept, data, leaves, lang)[0]
+    if not prose:
+        return tokens, TokenStream.empty(TEXT)
+    ranges = np.array(prose, np.int64)
+    starts = _char_offsets(visible, len(data), ranges[:, 0])
+    ends = _char_offsets(visible, len(data), ranges[:, 1])
+    parts = []
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        piece = normalize_text(visible[start:end])
+        parts.append(TokenStream(piece.hashes, piece.starts + start, piece.ends + start, piece.backrefs, TEXT))
+    prose_tokens = TokenStream.concat(parts, TEXT)
+    if kept is not None and len(prose_tokens):  # offsets into ``text``, invisible characters included
+        prose_tokens = TokenStream(prose_tokens.hashes, kept[prose_tokens.starts].astype(np.int64),
+                                   kept[prose_tokens.ends - 1].astype(np.int64) + 1, prose_tokens.backrefs, TEXT)
+    return tokens, prose_tokens
 
 
 def lex_code(text: str, lang: str) -> tuple[TokenStream, np.ndarray, int]:
