@@ -256,6 +256,11 @@ def cmd_index_stats(args) -> int:
     print(f"tokens:        {info['tokens']:,}   characters: {info['chars']:,}")
     print(f"fingerprints:  {info['fingerprints']:,}   ignored hashes: {info['ignored_hashes']:,} "
           f"(boilerplate in more than {info['df_cutoff_documents']} documents, and templates)")
+    if info["code_documents"]:
+        print(f"comments:      {info['comment_fingerprints']:,} of the fingerprints are code documents' comments "
+              "and docstrings, read as prose"
+              + ("  (built before they were indexed: rebuild to protect them)"
+                 if not info["comment_fingerprints"] else ""))
     print(f"on disk:       {info['bytes_on_disk'] / 1e6:.1f} MB   protected text stored: "
           f"{'yes' if info['stores_text'] else 'no'}")
     if info["stores_text"]:

@@ -48,7 +48,7 @@ from .index.protected import merged_per_document
 from .normalize.languages import MARKDOWN, TEXT, canonical_language, detection_steps
 from .normalize.mixed import FenceTracker
 from .sketch import passage_reach
-from .tape import TokenTape
+from .tape import FENCED_PROSE, TokenTape
 from .verdict import Match, Verdict, decide
 
 CHECK_EVERY = 64  # characters between checkpoints
@@ -295,13 +295,14 @@ class StreamSession:
         line = self._window_start()
         lang = self._window_language(p)
         windows = []
-        for mode, judged_as in self._readings(lang, p):
+        for i, (mode, judged_as) in enumerate(self._readings(lang, p)):
             tape = self._tapes.get(mode)
             if tape is None:
                 tape = self._tapes[mode] = TokenTape(f.index, mode, line.start)
             tape.advance(self._tail, self._tail_at, p)
             tape.drop_before(line.start)
-            windows.append(tape.tail(line.start, judged_as))
+            if i == 0 or tape.has_hits_from(line.start):  # a reading without hits has no passage
+                windows.append(tape.tail(line.start, judged_as))
         found = [f.index.passage_rows(sk, lookup, policy) for sk, lookup in windows]
         readings = [f.index.passages(sk, lookup, policy, rows) for (sk, lookup), rows in zip(windows, found)]
         out: list[StreamItem] = []
@@ -334,14 +335,14 @@ class StreamSession:
         """(tape mode, language judged as) for a window judged in ``lang`` at checkpoint
         ``p``. An output of unknown language is read as Markdown (as prose until a fence
         comes). As ``check()`` matches them, code is read as that code and as prose, and
-        Markdown, once a fenced block has begun, also as prose throughout (the blocks'
+        Markdown, once a fenced block has begun, also its blocks' bodies as prose (their
         comments and docstrings)."""
         if lang == TEXT and self.lang == TEXT:
             readings = [(TEXT, TEXT)]
         elif lang in (TEXT, MARKDOWN):
             readings = [(MARKDOWN, lang)]
             if self._first_fence_end is not None and self._first_fence_end <= p:
-                readings.append((TEXT, TEXT))
+                readings.append((FENCED_PROSE, TEXT))
         else:
             readings = [(lang, lang), (MARKDOWN if self.lang is None else TEXT, TEXT)]
         for mode in set(self._tapes) - {mode for mode, _ in readings}:
@@ -452,9 +453,12 @@ def _flagged_passages(readings: list[np.ndarray], min_tokens: int) -> np.ndarray
     """The passages (rows of ``ProtectedIndex.passages``, one array per reading of the
     window) of the documents that have one of ``min_tokens`` or more, in any reading
     (as ``merged_per_document`` keeps every reading's spans)."""
-    rows = np.concatenate(readings) if readings else np.empty((0, 4), np.int64)
-    flagged = np.unique(rows[rows[:, 3] >= min_tokens, 0])
-    return rows[np.isin(rows[:, 0], flagged)]
+    readings = [rows for rows in readings if rows.size]
+    if not readings:
+        return np.empty((0, 4), np.int64)
+    rows = np.concatenate(readings) if len(readings) > 1 else readings[0]
+    flagged = set(rows[rows[:, 3] >= min_tokens, 0].tolist())
+    return rows[[doc in flagged for doc in rows[:, 0].tolist()]] if flagged else rows[:0]
 
 
 def _flags(m: Match, policy: FilterPolicy) -> bool:

@@ -15,6 +15,9 @@ and lookup of a window.
   (contextual keywords, the C preprocessor). A token still open at the end of
   a piece (a word, a string not yet closed) is read again with the next one;
   names link to their last occurrence within k tokens, across pieces.
+- Fenced prose (FENCED_PROSE): only the fenced blocks' bodies, as prose (a
+  Markdown answer's code matched against protected code's comments and
+  docstrings, as ``check()`` matches ``mixed.fenced_prose``).
 - Markdown: prose, and each fenced block's body as code in the language its
   fence names. A block whose fence names no known language is held until
   ``UNTAGGED_HOLD`` characters of it have come (or it closes), then read in the
@@ -43,6 +46,7 @@ from .normalize.text import normalize_text
 from .sketch import Sketch, informative_mask, shingle_hashes, usable_hits
 from .normalize.tokens import TokenStream
 
+FENCED_PROSE = "fenced prose"  # a tape mode: the bodies of a Markdown text's fenced blocks, read as prose
 UNTAGGED_HOLD = 256  # characters of a block with no known language read before its language is chosen
 _MAY_BE_FENCE = re.compile(r"^[ \t]{0,3}[`~]", re.MULTILINE)
 _EMPTY_U64 = np.empty(0, np.uint64)
@@ -86,8 +90,8 @@ class _Columns:
 
 
 class TokenTape:
-    """The tokens of an output from ``start`` on, read in ``mode`` ("text", "markdown" or a
-    code language), with k-gram hashes, informative flags and index lookups."""
+    """The tokens of an output from ``start`` on, read in ``mode`` ("text", "markdown",
+    FENCED_PROSE or a code language), with k-gram hashes, informative flags and index lookups."""
 
     def __init__(self, index, mode: str, start: int = 0):
         config: SketchConfig = index.settings.sketch
@@ -109,7 +113,7 @@ class TokenTape:
     def advance(self, text: str, at: int, p: int) -> None:
         """Read the output up to offset ``p``; ``text`` holds it from offset ``at`` on
         (from ``keep_from`` at least)."""
-        if self.mode != MARKDOWN:
+        if self.mode not in (MARKDOWN, FENCED_PROSE):
             self._read(text, at, p, self.mode, final=False)
             return
         while self.stable < p and self._markdown_step(text, at, p):
@@ -128,7 +132,10 @@ class TokenTape:
         if self._block is None:  # prose, up to the end of the next opening fence line
             m = _FENCE.search(text, lines_from, end) if lines_from <= end else None
             stop = at + m.end() if m else p
-            self._read(text, at, stop, TEXT, final=m is not None)
+            if self.mode == FENCED_PROSE:
+                self.stable = max(self.stable, stop)  # not read: the Markdown reading has it
+            else:
+                self._read(text, at, stop, TEXT, final=m is not None)
             self._note_lines(text, at, stop)
             if m:
                 self._open_block(m)
@@ -172,7 +179,9 @@ class TokenTape:
             tagged = canonical_language(word.strip("{}.,;")) if word else None
         except UnknownLanguageError:
             tagged = None
-        if tagged in LANGUAGES:
+        if self.mode == FENCED_PROSE:
+            self._start_segment(TEXT)  # read as prose whatever its language
+        elif tagged in LANGUAGES:
             self._start_segment(tagged)
         else:
             self._untagged = (self.stable, info)
@@ -278,6 +287,10 @@ class TokenTape:
         lookup = Lookup(*(self.kgrams.get(name, *rows) for name in ("lo", "hi", "ignored", "usable")),
                         hits=(hit_q - t0, hit_row, hit_doc))
         return sketch, lookup
+
+    def has_hits_from(self, offset: int) -> bool:
+        """Whether a k-gram from ``offset`` on has a usable hit (without one, no passage)."""
+        return self.hits.end > self._first_hit_at(self.first_token_at(offset))
 
     def _first_hit_at(self, kgram: int) -> int:
         return self.hits.base + int(np.searchsorted(self.hits.get("q", self.hits.base, self.hits.end), kgram))

@@ -509,7 +509,11 @@ def test_cli_index_lifecycle(tmp_path, capsys, stdlib_docs):
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["matches"][0]["doc_id"] == victim
     assert main(["index", "stats", str(idx), "--json", "--verify"]) == 0
-    assert json.loads(capsys.readouterr().out)["documents"] == 6
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["documents"] == 6 and stats["code_documents"] == 6
+    assert 0 < stats["comment_fingerprints"] < stats["fingerprints"]
+    assert main(["index", "stats", str(idx)]) == 0
+    assert "code documents' comments and docstrings" in capsys.readouterr().out
     assert main(["index", "remove", str(idx), "--id", "no-such-doc"]) == 2
     assert "no document with id 'no-such-doc'" in capsys.readouterr().err
     assert main(["index", "remove", str(idx), "--id", victim]) == 0

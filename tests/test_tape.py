@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedupfilter.normalize.code import lex_code
-from dedupfilter.normalize.mixed import block_language, code_blocks
+from dedupfilter.normalize.mixed import block_language, code_blocks, fenced_prose
 from dedupfilter.normalize.text import normalize_text
 from dedupfilter.sketch import informative_mask, shingle_hashes
-from dedupfilter.tape import UNTAGGED_HOLD, TokenTape
+from dedupfilter.tape import FENCED_PROSE, UNTAGGED_HOLD, TokenTape
 
 from .conftest import stdlib_doc
 from .test_normalize_code import CASES
@@ -116,6 +116,18 @@ def test_markdown_read_in_pieces_reads_prose_and_each_block_as_code(index, cuts)
         pos = end
     expected += _shifted(normalize_text(text[pos:]), pos)
     assert_whole_but_the_open_end(tokens_of(read_in_pieces(index, "markdown", text, cuts)), expected, text)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(0, 10**6), max_size=40))
+def test_fenced_prose_read_in_pieces_reads_the_blocks_bodies_as_prose(index, cuts):
+    """FENCED_PROSE: only the fenced bodies, each read as prose (untagged ones at once), as
+    ``mixed.fenced_prose`` reads the whole answer, whatever the pieces."""
+    text = markdown_answer()
+    whole = fenced_prose(text)
+    expected = list(zip(whole.hashes.tolist(), whole.starts.tolist(), whole.ends.tolist()))
+    assert len(expected) > 50 and all(start >= text.index("```python") for _, start, _ in expected)
+    assert_whole_but_the_open_end(tokens_of(read_in_pieces(index, FENCED_PROSE, text, cuts)), expected, text)
 
 
 def test_an_untagged_block_is_held_until_its_language_shows(index):

@@ -28,9 +28,10 @@ from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, MARKDOWN, TEXT, decode, normalize, resolve_language
-from ..normalize.mixed import code_blocks
+from ..normalize.mixed import code_blocks, fenced_prose
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, informative_mask,
-                      line_number, newline_offsets, shingle_hashes, sketch, table_directory, usable_hits, widened)
+                      line_number, newline_offsets, shingle_hashes, sketch, sketch_tokens, table_directory, usable_hits,
+                      widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
                      sentence_word_keys, sentences)
 from ..verdict import Match, Span, Verdict, decide, with_reworded
@@ -578,11 +579,14 @@ class ProtectedIndex:
         # Looked up once for both uses when the query is aligned too.
         lookup = self.lookup(query.shingles) if reworded and len(self) and query.n_tokens else None
         found = self.matches(query, policy, lookup=lookup)
-        if resolved in LANGUAGES or (resolved == MARKDOWN and code_blocks(text)):
-            # Code, and Markdown with code blocks, is matched as prose too: code documents'
-            # comments and docstrings are indexed as prose (``sketch_batch``), and prose
-            # documents quote code (grammar rules, interpreter sessions).
+        if resolved in LANGUAGES:
+            # Code is matched as prose too: code documents' comments and docstrings are
+            # indexed as prose (``sketch_batch``), and prose documents quote code (grammar
+            # rules, interpreter sessions).
             found = merged_per_document(found + self.matches(self.sketch(text, TEXT), policy))
+        elif resolved == MARKDOWN and code_blocks(text):  # so are an answer's code blocks
+            as_prose = sketch_tokens(fenced_prose(text), query.newlines, self.settings.sketch)
+            found = merged_per_document(found + self.matches(as_prose, policy))
         if lookup is not None and resolved in PROSE_LANGUAGES:
             found = self._with_reworded(text, query, lookup, found, reworded_candidates, align_params)
         verdict = decide(found, policy)
@@ -718,6 +722,8 @@ class ProtectedIndex:
                                         MAX_HITS_PER_HASH, self.fp.doc)
         else:
             usable, hits = lookup.usable, lookup.hits
+        if hits[0].size < min_hits:  # no document is hit often enough (most windows of a stream)
+            return PassageRows(np.empty((0, 6), np.int64), np.empty(0, np.int64))
         rows, hit_row = candidate_passages(*hits, lookup.lo, lookup.hi, query.informative, usable, MAX_HITS_PER_HASH,
                                            self.fp.doc, self.fp.pos, min_hits, query.shingles, k, policy.gap,
                                            min_span, shingle.window, query.tokens.lang == TEXT)
@@ -817,6 +823,8 @@ class ProtectedIndex:
             "bytes_on_disk": on_disk, "languages": dict(sorted(langs.items())),
             "stores_text": self.docs.texts is not None, "sentence_keys": int(self.sentences.key.size),
             "word_keys": int(self.words.key.size),
+            "comment_fingerprints": int(np.count_nonzero(self.fp.pos >= self.docs.n_tokens[self.fp.doc])),
+            "code_documents": sum(n for lang, n in langs.items() if lang in LANGUAGES),
             "config": self.settings.sketch.to_dict(), "config_fingerprint": self.settings.sketch.fingerprint,
             "lsh": {"threshold": self.settings.lsh_threshold, "bands": n_bands, "rows": rows},
             "df_cutoff_documents": self.settings.df_cutoff(len(self)),
