@@ -115,6 +115,7 @@ def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int]
         return match
     copies = [(s.query_start, s.query_end, s.doc_start, s.doc_end) for s in match.spans]
     evidence = {copy: s.tokens for copy, s in zip(copies, match.spans)}
+    kinds = {copy: s.kind for copy, s in zip(copies, match.spans)}
     spans = []
     for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars):
         tokens = np.searchsorted(query.tokens.starts, [q_start, q_end])
@@ -123,7 +124,7 @@ def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int]
         spans.append(Span(q_start, q_end, d_start, d_end, line_range(query, q_start, q_end),
                           (doc_line_of(d_start), doc_line_of(max(d_start, d_end - 1))),
                           int(tokens[1] - tokens[0]) if n_tokens is None else n_tokens,
-                          "reworded" if is_reworded else "copy"))
+                          "reworded" if is_reworded else kinds.get((q_start, q_end, d_start, d_end), "copy")))
     return Match(match.doc_id, match.source, match.jaccard, match.containment,
                  match.containment_query, match.containment_doc, tuple(spans))
 
@@ -135,8 +136,9 @@ def decide(matches: list[Match], policy: FilterPolicy) -> Verdict:
     reasons = []
     for m in matches:
         if m.longest_span >= policy.min_match_tokens:
-            what = "reworded" if m.longest_kind == "reworded" else "copied"
-            reasons.append(f"{m.doc_id}: {what} passage of {m.longest_span} normalized tokens "
+            what = {"reworded": "reworded passage", "comment": "copied comment or docstring passage"}.get(
+                m.longest_kind, "copied passage")
+            reasons.append(f"{m.doc_id}: {what} of {m.longest_span} normalized tokens "
                            f"(limit {policy.min_match_tokens})")
         elif m.jaccard >= policy.jaccard_threshold:
             reasons.append(f"{m.doc_id}: near-duplicate, Jaccard {m.jaccard:.2f} "

@@ -556,7 +556,7 @@ def test_a_copied_docstring_is_found_in_the_code_documents_prose(built, protecte
             verdict = index.query(query, lang)
             assert verdict.action == "block" and verdict.matches[0].doc_id == doc.doc_id
             span = max(verdict.matches[0].spans, key=lambda s: s.tokens)
-            assert span.kind == "comment"
+            assert span.kind == "comment" and "copied comment or docstring passage" in verdict.reason
             assert statement.lineno <= span.doc_lines[0] <= span.doc_lines[1] <= statement.end_lineno
             assert query.index(docstring) <= span.query_start < span.query_end <= query.index(docstring) + len(
                 docstring)
