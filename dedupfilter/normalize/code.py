@@ -264,6 +264,9 @@ def normalize_code(text: str, lang: str) -> TokenStream:
     return _normalized(text, lang, with_prose=False)[0]
 
 
+_PIECE_BREAK = "\n\n"
+
+
 def code_and_prose(text: str, lang: str) -> tuple[TokenStream, TokenStream]:
     """``normalize_code``'s tokens, and the prose the code carries: its comments and,
     in Python, its string statements (docstrings), each read by ``normalize_text``,
@@ -289,15 +292,18 @@ def _normalized(text: str, lang: str, with_prose: bool) -> tuple[TokenStream, To
     ranges = np.array(prose, np.int64)
     starts = _char_offsets(visible, len(data), ranges[:, 0])
     ends = _char_offsets(visible, len(data), ranges[:, 1])
-    parts = []
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        piece = normalize_text(visible[start:end])
-        parts.append(TokenStream(piece.hashes, piece.starts + start, piece.ends + start, piece.backrefs, TEXT))
-    prose_tokens = TokenStream.concat(parts, TEXT)
-    if kept is not None and len(prose_tokens):  # offsets into ``text``, invisible characters included
-        prose_tokens = TokenStream(prose_tokens.hashes, kept[prose_tokens.starts].astype(np.int64),
-                                   kept[prose_tokens.ends - 1].astype(np.int64) + 1, prose_tokens.backrefs, TEXT)
-    return tokens, prose_tokens
+    # One prose reading of the pieces joined by blank lines (no word runs across one), not
+    # one per comment: a file has hundreds of comments, each a kernel call.
+    pieces = [visible[start:end] for start, end in zip(starts.tolist(), ends.tolist())]
+    joined_starts = np.cumsum([0] + [len(piece) + len(_PIECE_BREAK) for piece in pieces[:-1]])
+    prose = normalize_text(_PIECE_BREAK.join(pieces))
+    piece = np.searchsorted(joined_starts, prose.starts, side="right") - 1
+    shift = starts[piece] - joined_starts[piece]
+    prose_starts, prose_ends = prose.starts + shift, prose.ends + shift
+    if kept is not None and len(prose):  # offsets into ``text``, invisible characters included
+        prose_starts, prose_ends = kept[prose_starts].astype(np.int64), kept[prose_ends - 1].astype(np.int64) + 1
+    return tokens, TokenStream(prose.hashes, prose_starts.astype(np.int64), prose_ends.astype(np.int64),
+                               prose.backrefs, TEXT)
 
 
 def lex_code(text: str, lang: str) -> tuple[TokenStream, np.ndarray, int]:
