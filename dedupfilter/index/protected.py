@@ -50,8 +50,8 @@ LSH_KEYS_PER_BUCKET = 4
 LSH_FOUND = 64
 # Documents aligned with a query sentence by sentence when asked for reworded passages: on PAN
 # 2013's test corpus, through the index, 20 gave entire plagdet 0.837 at 0.09 s a suspicious
-# document, 40 gave 0.872 at 0.16 s (python bench/accuracy_text.py at 8ec5f21); 80 is
-# measured by the same bench, beside 40.
+# document, 40 gave 0.872 at 0.16 s (python bench/accuracy_text.py at 8ec5f21), 80 gave 0.883
+# (random 0.828 -> 0.846) at 0.43 s against 0.31 s for 40 in the same, busier run (at 51855a2).
 DEFAULT_REWORDED_CANDIDATES = 80
 # Stored documents whose k-grams are kept after widening spans (a query's matches, then the next's).
 STORED_KGRAMS_CACHED = 32
