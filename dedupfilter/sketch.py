@@ -177,6 +177,16 @@ def sketch_tokens(tokens: TokenStream, newlines: np.ndarray,
                   signature(shingles, config.minhash), config)
 
 
+def passage_sketch(tokens: TokenStream, newlines: np.ndarray, shingles: np.ndarray, informative: np.ndarray,
+                   config: SketchConfig = DEFAULT_SKETCH_CONFIG) -> Sketch:
+    """A Sketch to be matched by its passages only (``ProtectedIndex.matches`` without
+    near-duplicates): no fingerprints, a signature of zeros. A stream's window is one, and so
+    is a second reading of a query (its code read as prose)."""
+    signature = np.zeros(config.minhash.num_perm, np.uint64 if config.minhash.scheme == "affine64" else np.uint32)
+    return Sketch(tokens, newlines, shingles, informative, np.empty(0, np.uint64), np.empty(0, np.int64),
+                  signature, config)
+
+
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     if sig_a.shape != sig_b.shape:
         raise ValueError(f"signatures differ in shape: {sig_a.shape} vs {sig_b.shape}")

@@ -43,13 +43,12 @@ from .normalize.code import lex_code
 from .normalize.languages import LANGUAGES, MARKDOWN, TEXT, UnknownLanguageError, canonical_language
 from .normalize.mixed import _FENCE, _closing_fence, block_language
 from .normalize.text import normalize_text
-from .sketch import Sketch, informative_mask, shingle_hashes, usable_hits
+from .sketch import informative_mask, passage_sketch, shingle_hashes, usable_hits
 from .normalize.tokens import TokenStream
 
 FENCED_PROSE = "fenced prose"  # a tape mode: the bodies of a Markdown text's fenced blocks, read as prose
 UNTAGGED_HOLD = 256  # characters of a block with no known language read before its language is chosen
 _MAY_BE_FENCE = re.compile(r"^[ \t]{0,3}[`~]", re.MULTILINE)
-_EMPTY_U64 = np.empty(0, np.uint64)
 _EMPTY_I64 = np.empty(0, np.int64)
 
 
@@ -280,8 +279,8 @@ class TokenTape:
         tokens = TokenStream(self.tokens.get("hash", t0, n), self.tokens.get("start", t0, n),
                              self.tokens.get("end", t0, n), self.tokens.get("backref", t0, n), lang)
         rows = (t0, t0 + m)
-        sketch = Sketch(tokens, _EMPTY_I64, self.kgrams.get("shingle", *rows), self.kgrams.get("informative", *rows),
-                        _EMPTY_U64, _EMPTY_I64, _no_signature(self.config), self.config)
+        sketch = passage_sketch(tokens, _EMPTY_I64, self.kgrams.get("shingle", *rows),
+                                self.kgrams.get("informative", *rows), self.config)
         first_hit = self._first_hit_at(t0)
         hit_q, hit_row, hit_doc = (self.hits.get(name, first_hit, self.hits.end) for name in ("q", "row", "doc"))
         lookup = Lookup(*(self.kgrams.get(name, *rows) for name in ("lo", "hi", "ignored", "usable")),
@@ -302,6 +301,3 @@ class TokenTape:
         self.kgrams.drop_before(t)
         self.hits.drop_before(self._first_hit_at(t))
 
-
-def _no_signature(config: SketchConfig) -> np.ndarray:
-    return np.zeros(config.minhash.num_perm, np.uint64 if config.minhash.scheme == "affine64" else np.uint32)

@@ -27,11 +27,11 @@ import pyarrow as pa
 from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
-from ..normalize import LANGUAGES, MARKDOWN, TEXT, decode, normalize, resolve_language
+from ..normalize import LANGUAGES, MARKDOWN, TEXT, decode, normalize, normalize_text, resolve_language
 from ..normalize.mixed import code_blocks, fenced_prose
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, informative_mask,
-                      line_number, newline_offsets, shingle_hashes, sketch, sketch_tokens, table_directory, usable_hits,
-                      widened)
+                      line_number, newline_offsets, passage_sketch, shingle_hashes, sketch, table_directory,
+                      usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
                      sentence_word_keys, sentences)
 from ..verdict import Match, Span, Verdict, decide, with_reworded
@@ -579,14 +579,16 @@ class ProtectedIndex:
         # Looked up once for both uses when the query is aligned too.
         lookup = self.lookup(query.shingles) if reworded and len(self) and query.n_tokens else None
         found = self.matches(query, policy, lookup=lookup)
-        if resolved in LANGUAGES:
-            # Code is matched as prose too: code documents' comments and docstrings are
-            # indexed as prose (``sketch_batch``), and prose documents quote code (grammar
-            # rules, interpreter sessions).
-            found = merged_per_document(found + self.matches(self.sketch(text, TEXT), policy))
-        elif resolved == MARKDOWN and code_blocks(text):  # so are an answer's code blocks
-            as_prose = sketch_tokens(fenced_prose(text), query.newlines, self.settings.sketch)
-            found = merged_per_document(found + self.matches(as_prose, policy))
+        # Code is matched as prose too, and so are an answer's code blocks: code documents'
+        # comments and docstrings are indexed as prose (``sketch_batch``), and prose documents
+        # quote code (grammar rules, interpreter sessions). By passages only, as a stream does.
+        as_prose = (normalize_text(text) if resolved in LANGUAGES else
+                    fenced_prose(text) if resolved == MARKDOWN and code_blocks(text) else None)
+        if as_prose is not None:
+            shingles = shingle_hashes(as_prose, self.settings.sketch.shingle)
+            second = passage_sketch(as_prose, query.newlines, shingles,
+                                    informative_mask(as_prose, self.settings.sketch.shingle.k), self.settings.sketch)
+            found = merged_per_document(found + self.matches(second, policy, near_duplicates=False))
         if lookup is not None and resolved in PROSE_LANGUAGES:
             found = self._with_reworded(text, query, lookup, found, reworded_candidates, align_params)
         verdict = decide(found, policy)
