@@ -300,4 +300,3 @@ class TokenTape:
         self.tokens.drop_before(t)
         self.kgrams.drop_before(t)
         self.hits.drop_before(self._first_hit_at(t))
-

@@ -161,8 +161,9 @@ class _StringColumn(Sequence):
 def merged_per_document(matches: list[Match]) -> list[Match]:
     """One match per document, in matches() order: a query read two ways (as code or
     Markdown, and as prose) may match one document in both readings (its code, its
-    docstrings; the same prose twice). The spans of both are kept, but a span inside
-    another (in the query) is dropped; the scores are the higher of the two."""
+    docstrings; the same prose twice). The spans of both are kept, except one that another
+    holds in the query with at least as many tokens (``_outermost``); the scores are the
+    higher of the two."""
     merged: dict[str, Match] = {}
     for m in matches:
         kept = merged.get(m.doc_id)

@@ -184,7 +184,7 @@ def _string_body_start(data: bytes, start: int) -> int:
 def _leaves(data: bytes, lang: str, prose: list | None = None) -> list[tuple[int, int, int]]:
     """(kind, start byte, end byte) of every token, in source order. With ``prose``,
     also the (start byte, end byte) of each comment and, in Python, each string
-    statement (``code_prose``)."""
+    statement (``code_and_prose``)."""
     out: list[tuple[int, int, int]] = []
     tree = _parse(data, lang)
     if tree is None:
@@ -280,16 +280,16 @@ def _normalized(text: str, lang: str, with_prose: bool) -> tuple[TokenStream, To
         raise ValueError(f"no grammar for {lang!r}")
     visible, kept = _visible(text)
     data = visible.encode("utf-8", "surrogatepass")
-    prose: list[tuple[int, int]] | None = [] if with_prose else None
+    prose_ranges: list[tuple[int, int]] | None = [] if with_prose else None
     try:
-        leaves = _leaves(data, lang, prose)
+        leaves = _leaves(data, lang, prose_ranges)
     except Exception:  # the parser is C code; never let it take the caller down
-        leaves, prose = [], []
+        leaves, prose_ranges = [], []
         _lex(data, 0, len(data), lang, leaves)
     tokens = _token_stream(visible, kept, data, leaves, lang)[0]
-    if not prose:
+    if not prose_ranges:
         return tokens, TokenStream.empty(TEXT)
-    ranges = np.array(prose, np.int64)
+    ranges = np.array(prose_ranges, np.int64)
     starts = _char_offsets(visible, len(data), ranges[:, 0])
     ends = _char_offsets(visible, len(data), ranges[:, 1])
     # One prose reading of the pieces joined by blank lines (no word runs across one), not
