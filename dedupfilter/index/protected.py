@@ -28,7 +28,7 @@ from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
 from ..normalize import LANGUAGES, MARKDOWN, TEXT, decode, normalize, normalize_text, resolve_language
-from ..normalize.mixed import code_blocks, fenced_prose
+from ..normalize.mixed import fenced_prose
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, informative_mask,
                       line_number, newline_offsets, passage_sketch, shingle_hashes, sketch, table_directory,
                       usable_hits, widened)
@@ -584,8 +584,8 @@ class ProtectedIndex:
         # comments and docstrings are indexed as prose (``sketch_batch``), and prose documents
         # quote code (grammar rules, interpreter sessions). By passages only, as a stream does.
         as_prose = (normalize_text(text) if resolved in LANGUAGES else
-                    fenced_prose(text) if resolved == MARKDOWN and code_blocks(text) else None)
-        if as_prose is not None:
+                    fenced_prose(text) if resolved == MARKDOWN else None)
+        if as_prose is not None and len(as_prose):
             shingles = shingle_hashes(as_prose, self.settings.sketch.shingle)
             second = passage_sketch(as_prose, query.newlines, shingles,
                                     informative_mask(as_prose, self.settings.sketch.shingle.k), self.settings.sketch)
