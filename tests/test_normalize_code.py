@@ -1683,6 +1683,23 @@ def test_detect_language_recognizes_typical_snippets(lang):
         assert normalize(snippet).lang == expected
 
 
+def test_cue_gates_are_text_of_every_match(stdlib_docs, pydoc_docs):
+    """A cue's pattern is searched only where one of its gates occurs: each gate list
+    must hold literal text of every match, or detection would lose the cue."""
+    from dedupfilter.normalize.languages import _CUES
+
+    texts = [case.original + "\n" + case.unrelated for case in CASES.values()]
+    texts += [d.text[:20000] for d in stdlib_docs[:40]] + [d.text[:20000] for d in pydoc_docs[:40]]
+    n_matches = 0
+    for cues in _CUES.values():
+        for gates, pattern in cues:
+            for text in texts:
+                for match in pattern.finditer(text):
+                    n_matches += 1
+                    assert any(gate in match.group(0) for gate in gates), (pattern.pattern, match.group(0))
+    assert n_matches > 1000
+
+
 def test_detect_language_of_prose_and_markdown():
     paragraph = ("The committee met on Tuesday to discuss the budget for next year. After a long debate, "
                  "members agreed to postpone the decision until more figures were available; several of them "

@@ -106,31 +106,69 @@ def visible_keywords_for(lang: str) -> frozenset[str]:
 
 # Content cues, each worth one point for its language. Detection is for
 # unlabelled snippets; a file extension or an explicit lang always wins.
-_CUES: dict[str, list[re.Pattern]] = {
-    lang: [re.compile(p, re.MULTILINE) for p in patterns]
-    for lang, patterns in {
-        "python": [r"^\s*def \w+\(.*\)\s*(->\s*[\w\[\], .]+)?:\s*$", r"^\s*(from [\w.]+ )?import [\w.]+",
-                   r"^\s*class \w+(\(.*\))?:\s*$", r"^\s*(elif|except|with)\b.*:\s*$", r"\bself\.\w+",
-                   r"^\s*if __name__ == .__main__.:"],
-        "javascript": [r"\bfunction\s*\w*\s*\(", r"\b(const|let|var) \w+\s*=", r"=>\s*[{(]?",
-                       r"\bconsole\.log\(", r"\brequire\(['\"]", r"^\s*module\.exports\b",
-                       r"\bdocument\.\w+"],
-        "typescript": [r"^\s*(export )?interface \w+", r":\s*(string|number|boolean|void|any)\b",
-                       r"^\s*(export )?type \w+\s*=", r"\b(public|private|readonly) \w+\s*:",
-                       r"\bconst \w+\s*:\s*\w+"],
-        "java": [r"^\s*(public|private|protected)\s+(static\s+)?(final\s+)?[\w<>\[\]]+\s+\w+\s*\(",
-                 r"^\s*(public )?(final )?class \w+", r"\bSystem\.out\.print", r"^\s*import java\.",
-                 r"^\s*package [\w.]+;", r"\bnew \w+(<.*>)?\("],
-        "c": [r"^\s*#include\s*[<\"]", r"\bprintf\s*\(", r"\bmalloc\s*\(", r"^\s*(static )?(int|void|char)\s+\*?\w+\s*\(",
-              r"\bstruct \w+\s*\{", r"^\s*#define \w+"],
-        "cpp": [r"\bstd::", r"^\s*#include\s*<(iostream|vector|string|map|algorithm)>", r"\btemplate\s*<",
-                r"^\s*using namespace \w+;", r"\bcout\s*<<", r"\bclass \w+\s*(:\s*public \w+)?\s*\{"],
-        "go": [r"^package \w+\s*$", r"^\s*func (\(\w+ \*?\w+\) )?\w+\(", r":=", r"\bfmt\.\w+\(",
-               r"^import \($"],
-        "rust": [r"^\s*(pub )?fn \w+(<.*>)?\(", r"\blet mut\b", r"^\s*use [\w:]+(::\{.*\})?;", r"\bimpl(<.*>)? \w+",
-                 r"\bprintln!\(", r"->\s*(Self|Option<|Result<|Vec<)", r"\b&mut\b"],
-    }.items()
+# Each cue is (gates, pattern): a pattern can match only where one of its gates
+# (literal text every match contains) occurs, and a substring test is a hundred
+# times cheaper than a regex search over a few kilobytes, most of which fail.
+_CUE_SOURCES: dict[str, list[tuple[tuple[str, ...], str]]] = {
+    "python": [(("def ",), r"^\s*def \w+\(.*\)\s*(->\s*[\w\[\], .]+)?:\s*$"),
+               (("import ",), r"^\s*(from [\w.]+ )?import [\w.]+"),
+               (("class ",), r"^\s*class \w+(\(.*\))?:\s*$"),
+               (("elif", "except", "with"), r"^\s*(elif|except|with)\b.*:\s*$"),
+               (("self.",), r"\bself\.\w+"),
+               (("__main__",), r"^\s*if __name__ == .__main__.:")],
+    "javascript": [(("function",), r"\bfunction\s*\w*\s*\("),
+                   (("const ", "let ", "var "), r"\b(const|let|var) \w+\s*="),
+                   (("=>",), r"=>\s*[{(]?"),
+                   (("console.log(",), r"\bconsole\.log\("),
+                   (("require(",), r"\brequire\(['\"]"),
+                   (("module.exports",), r"^\s*module\.exports\b"),
+                   (("document.",), r"\bdocument\.\w+")],
+    "typescript": [(("interface ",), r"^\s*(export )?interface \w+"),
+                   (("string", "number", "boolean", "void", "any"), r":\s*(string|number|boolean|void|any)\b"),
+                   (("type ",), r"^\s*(export )?type \w+\s*="),
+                   (("public ", "private ", "readonly "), r"\b(public|private|readonly) \w+\s*:"),
+                   (("const ",), r"\bconst \w+\s*:\s*\w+")],
+    "java": [(("public", "private", "protected"),
+              r"^\s*(public|private|protected)\s+(static\s+)?(final\s+)?[\w<>\[\]]+\s+\w+\s*\("),
+             (("class ",), r"^\s*(public )?(final )?class \w+"),
+             (("System.out.print",), r"\bSystem\.out\.print"),
+             (("import java.",), r"^\s*import java\."),
+             (("package ",), r"^\s*package [\w.]+;"),
+             (("new ",), r"\bnew \w+(<.*>)?\(")],
+    "c": [(("#include",), r"^\s*#include\s*[<\"]"),
+          (("printf",), r"\bprintf\s*\("),
+          (("malloc",), r"\bmalloc\s*\("),
+          (("int", "void", "char"), r"^\s*(static )?(int|void|char)\s+\*?\w+\s*\("),
+          (("struct ",), r"\bstruct \w+\s*\{"),
+          (("#define ",), r"^\s*#define \w+")],
+    "cpp": [(("std::",), r"\bstd::"),
+            (("#include",), r"^\s*#include\s*<(iostream|vector|string|map|algorithm)>"),
+            (("template",), r"\btemplate\s*<"),
+            (("using namespace ",), r"^\s*using namespace \w+;"),
+            (("cout",), r"\bcout\s*<<"),
+            (("class ",), r"\bclass \w+\s*(:\s*public \w+)?\s*\{")],
+    "go": [(("package ",), r"^package \w+\s*$"),
+           (("func ",), r"^\s*func (\(\w+ \*?\w+\) )?\w+\("),
+           ((":=",), r":="),
+           (("fmt.",), r"\bfmt\.\w+\("),
+           (("import (",), r"^import \($")],
+    "rust": [(("fn ",), r"^\s*(pub )?fn \w+(<.*>)?\("),
+             (("let mut",), r"\blet mut\b"),
+             (("use ",), r"^\s*use [\w:]+(::\{.*\})?;"),
+             (("impl",), r"\bimpl(<.*>)? \w+"),
+             (("println!(",), r"\bprintln!\("),
+             (("->",), r"->\s*(Self|Option<|Result<|Vec<)"),
+             (("&mut",), r"\b&mut\b")],
 }
+_CUES: dict[str, list[tuple[tuple[str, ...], re.Pattern]]] = {
+    lang: [(gates, re.compile(pattern, re.MULTILINE)) for gates, pattern in cues]
+    for lang, cues in _CUE_SOURCES.items()
+}
+
+
+def _cue_fires(gates: tuple[str, ...], pattern: re.Pattern, sample: str) -> bool:
+    return any(gate in sample for gate in gates) and pattern.search(sample) is not None
+
 
 # cpp is a superset of c, tsx of typescript of javascript: detection falls
 # back to the more general grammar when the specific cues do not fire.
@@ -151,13 +189,13 @@ def cue_fires(text: str, lang: str) -> bool:
     sample = text[:20000]
     related = {"tsx": ("typescript", "javascript"), "typescript": ("typescript", "javascript"),
                "cpp": ("cpp", "c")}.get(lang, (lang,))
-    return any(p.search(sample) for name in related for p in _CUES.get(name, ()))
+    return any(_cue_fires(gates, p, sample) for name in related for gates, p in _CUES.get(name, ()))
 
 
 def cue_scores(text: str) -> dict[str, int]:
     """How many content cues of each language fire on ``text``."""
     sample = text[:20000]
-    return {lang: sum(1 for p in _CUES[lang] if p.search(sample)) for lang in _DETECT_ORDER}
+    return {lang: sum(_cue_fires(gates, p, sample) for gates, p in _CUES[lang]) for lang in _DETECT_ORDER}
 
 
 # Grammars tried, in this order of preference on ties, when the cues do not decide.
@@ -220,5 +258,7 @@ def detection_steps(text: str) -> Iterator[str | None]:
     for lang in _PARSE_CANDIDATES:
         shares[lang] = error_share(sample, lang)
         yield None
-    parsed = min(_PARSE_CANDIDATES, key=lambda lang: shares[lang])  # first wins ties
+        if shares[lang] == 0:  # no later grammar can parse it better, and ties go to the first
+            break
+    parsed = min(shares, key=lambda lang: shares[lang])  # first wins ties
     yield parsed if shares[parsed] <= MAX_ERROR_SHARE else TEXT
