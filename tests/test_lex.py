@@ -81,12 +81,37 @@ def test_lexed_stdlib_code_keeps_the_kgrams_of_the_parse(name):
     assert len(parsed & lexed) >= 0.98 * len(parsed)
 
 
+# What the grammars join (and two places where they do not): implicit string concatenation (across comments and, in Python,
+# line continuations), a C name before a string, Python's line continuation token.
+JOINED = {
+    "python": ['msg = ("abc"  # first\n       "def" \\\n       f"{x!r}")\n',
+               'total = first + \\\n    second + \\\r\n    third\n',
+               'from __future__ import annotations\nwarn("a" \\\n     "b" \\\n     + suffix)\n'],
+    "c": ['printk(KERN_INFO "probe: " "%d\\n", err);\n', 'fmt = "%" PRId64 " items"  /* n */ "\\n";\n',
+          'static const char *s = "a"\n\t"b"\n\t"c";\n'],
+    "cpp": ['std::puts(PREFIX "x" "y");\n', 'auto s = "a" /* c */ "b";\n'],
+    # and what they do not: a line break ends a Go or JavaScript string statement
+    "go": ['import (\n\t"errors"\n\t"sync"\n)\n'],
+    "javascript": ['let s = "a"\n"b"\nlet t = `x`\n'],
+}
+
+
+@pytest.mark.parametrize("lang,text", [(lang, text) for lang, texts in JOINED.items() for text in texts])
+def test_lexed_tokens_join_what_the_grammar_joins(lang, text):
+    parsed, lexed = normalize_code(text, lang), lex_code(text, lang)[0]
+    assert [text[s:e] for s, e in zip(lexed.starts, lexed.ends)] == \
+        [text[s:e] for s, e in zip(parsed.starts, parsed.ends)]
+    assert lexed.hashes.tolist() == parsed.hashes.tolist()
+    assert lexed.backrefs.tolist() == parsed.backrefs.tolist()
+
+
 @settings(max_examples=60, deadline=None)
 @given(lang=st.sampled_from(LANGS), cuts=st.lists(st.integers(0, 10**6), max_size=12), data=st.data())
 def test_lexing_in_pieces_cut_where_a_lexeme_may_go_on_equals_lexing_the_whole(lang, cuts, data):
     """A piece ends anywhere; the next one starts where its open lexeme began (``open_at``):
     the tokens are the whole text's, offsets and names included."""
-    text = data.draw(st.sampled_from([CASES[lang].original, CASES[lang].copy, CASES[lang].unrelated]))
+    text = data.draw(st.sampled_from([CASES[lang].original, CASES[lang].copy, CASES[lang].unrelated,
+                                      *JOINED.get(lang, ())]))
     text = text[:data.draw(st.integers(0, len(text)))] + data.draw(st.sampled_from(["", "é", "\u200b", " x"]))
     whole, whole_names, _ = lex_code(text, lang)
     pieces, names, start = [], [], 0
@@ -113,4 +138,4 @@ def test_lex_code_offsets_index_the_text_with_invisible_and_wide_characters():
     stream, names, open_at = lex_code(text, "python")
     pieces = [text[s:e] for s, e in zip(stream.starts.tolist(), stream.ends.tolist())]
     assert pieces == ["déf", "=", "1\u200b2", "+", "nаme", "x", "=", "'ü'"]
-    assert open_at == len(text) and (names != 0).sum() == 3
+    assert open_at == text.index("'ü'") and (names != 0).sum() == 3  # a string may join the next one

@@ -189,17 +189,61 @@ def lexemes(data, hash_comments, ops, op_offsets, signed_exponents=False):
 
 
 @jit
-def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_hash, str_hash, num_hash):
+def _continuation_end(data, kinds, starts, ends, i, m):
+    """Where a Python line continuation (a backslash right before a line break) at
+    lexeme ``i`` ends, the break included, as the grammar's token does; 0 if none."""
+    if kinds[i] != OP or ends[i] - starts[i] != 1 or data[starts[i]] != 92 or i + 1 >= m or kinds[i + 1] != WS:
+        return 0
+    s = starts[i + 1]
+    if data[s] == 10:
+        return s + 1
+    if data[s] == 13 and s + 1 < ends[i + 1] and data[s + 1] == 10:
+        return s + 2
+    return 0
+
+
+@jit
+def _is_name(data, kinds, starts, ends, i, keyword_hashes, seed):
+    if kinds[i] != WORD:
+        return False
+    h = xxh64(data, starts[i], ends[i], seed)
+    at = np.searchsorted(keyword_hashes, h)
+    return not (at < keyword_hashes.size and keyword_hashes[at] == h)
+
+
+@jit
+def _next_kind(data, kinds, starts, ends, i, m, python):
+    """The kind of the first lexeme after ``i`` that is not white space, a comment or
+    (``python``) a line continuation; -1 at the end."""
+    j = i + 1
+    while j < m:
+        if kinds[j] == WS or kinds[j] == COMMENT or (python and _continuation_end(data, kinds, starts, ends, j, m)):
+            j += 1
+        else:
+            return kinds[j]
+    return -1
+
+
+@jit
+def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_hash, str_hash, num_hash,
+                join_strings=False, name_strings=False):
     """Tokens of ``data`` as normalized code, numbers with signed exponents whole:
     (hashes, names, starts, ends, open_at).
 
     Comments and white space make no token; strings hash as ``str_hash``,
     numbers as ``num_hash``; a word whose xxh64 is in ``keyword_hashes``
     (sorted) is kept as written, any other word is a name: ``id_hash``, with
-    its own hash in ``names`` (0 for other tokens). ``open_at``: unless
-    ``data`` ends in white space, where the white space before its last
-    lexemes ends (they may go on: a word, a string or comment, ``=`` then
-    ``=``), else ``data.size``.
+    its own hash in ``names`` (0 for other tokens). As the grammars read them:
+    with ``join_strings``, adjacent string literals are one string (implicit
+    concatenation, as in Python and C; not in Go, where a line break ends one),
+    and with ``name_strings`` too a name right before a string (C:
+    ``KERN_INFO "x"``); with ``hash_comments`` (Python) a line continuation is
+    a token, the line break included.
+
+    ``open_at``: where the lexemes that may go on in more text begin (the
+    text's size if none): those after the last white space unless the text
+    ends in white space (a word, a string or comment, ``=`` then ``=``), and
+    a string or line continuation that a string in more text would join.
     """
     kinds, starts, ends = lexemes(data, hash_comments, ops, op_offsets, True)
     m = kinds.size
@@ -214,24 +258,60 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
             if kinds[i] == WS:
                 open_at = ends[i]
                 break
+    last = m - 1  # the last lexeme that is not white space or a comment
+    while last >= 0 and (kinds[last] == WS or kinds[last] == COMMENT):
+        last -= 1
+    if last >= 0 and hash_comments and kinds[last] == OP and ends[last] - starts[last] == 1 and \
+            data[starts[last]] == 92 and not _continuation_end(data, kinds, starts, ends, last, m):
+        open_at = min(open_at, starts[last])  # a backslash whose line break may still come
+    elif join_strings and last >= 0 and (kinds[last] == STR or (name_strings and _is_name(
+            data, kinds, starts, ends, last, keyword_hashes, seed))):
+        first = last
+        for i in range(last - 1, -1, -1):
+            if kinds[i] == STR or (name_strings and _is_name(data, kinds, starts, ends, i, keyword_hashes, seed)):
+                first = i
+            elif not (kinds[i] == WS or kinds[i] == COMMENT or
+                      (hash_comments and _continuation_end(data, kinds, starts, ends, i, m))):
+                break
+        open_at = min(open_at, starts[first])
     t = 0
+    joined = -1  # the token a next string joins (a string, or with name_strings a name before one)
     for i in range(m):
         kind = kinds[i]
         if kind == WS or kind == COMMENT:
             continue
+        end = ends[i]
+        if hash_comments:
+            continuation = _continuation_end(data, kinds, starts, ends, i, m)
+            if continuation:
+                if joined >= 0 and _next_kind(data, kinds, starts, ends, i, m, True) == STR:
+                    continue  # inside a concatenation, the grammar's string takes it
+                end = continuation
+        if kind == STR and joined >= 0 and join_strings:
+            t_ends[joined] = end
+            continue
+        if join_strings and name_strings and _is_name(data, kinds, starts, ends, i, keyword_hashes, seed) and \
+                _next_kind(data, kinds, starts, ends, i, m, hash_comments) == STR:
+            if joined >= 0:
+                t_ends[joined] = end
+                continue
+            kind = STR
         if kind == STR:
             h = str_hash
-        elif kind == NUM:
-            h = num_hash
+            joined = t
         else:
-            h = xxh64(data, starts[i], ends[i], seed)
-            if kind == WORD:
-                at = np.searchsorted(keyword_hashes, h)
-                if not (at < keyword_hashes.size and keyword_hashes[at] == h):
-                    names[t] = h
-                    h = id_hash
+            joined = -1
+            if kind == NUM:
+                h = num_hash
+            else:
+                h = xxh64(data, starts[i], end, seed)
+                if kind == WORD:
+                    at = np.searchsorted(keyword_hashes, h)
+                    if not (at < keyword_hashes.size and keyword_hashes[at] == h):
+                        names[t] = h
+                        h = id_hash
         hashes[t] = h
         t_starts[t] = starts[i]
-        t_ends[t] = ends[i]
+        t_ends[t] = end
         t += 1
     return hashes[:t], names[:t], t_starts[:t], t_ends[:t], open_at

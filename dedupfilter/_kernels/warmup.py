@@ -56,7 +56,8 @@ def warm_up() -> None:
     ops, op_offsets = lex.operator_table()
     for hash_comments in (True, False):
         lex.lexemes(u8, hash_comments, ops, op_offsets)
-        lex.code_tokens(u8, hash_comments, ops, op_offsets, u64, seed, seed, seed, seed)
+        for joined in (True, False):
+            lex.code_tokens(u8, hash_comments, ops, op_offsets, u64, seed, seed, seed, seed, joined, joined)
     unionfind.connected_components(8, i64[:4], i64[4:])
     verify.pair_jaccard(u64, np.array([0, 4, 8], np.int64), i64[:1], i64[1:2])
     verify.signature_agreement(signatures, i64[:1], i64[:1])

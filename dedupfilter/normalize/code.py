@@ -65,7 +65,7 @@ _PREPROCESSOR = tuple(f"#{d}" for d in ("include", "define", "ifdef", "ifndef", 
                                         "pragma", "undef", "error"))
 _JS_OPERATORS = ("===", "!==", "**=", "??=", "&&=", "||=", ">>>", "??", "?.", "</")
 STREAM_LEXING = {  # language: (contextual keywords, typed words, operators)
-    "python": (("_", "type", "match", "case", "print", "exec"), ("True", "False", "None"), ()),
+    "python": (("_", "type", "match", "case", "print", "exec"), ("True", "False", "None", "__future__"), ()),
     "c": ((), (*_C_WORDS, *_C_TYPES), _PREPROCESSOR),
     "cpp": (("final", "override"), (*_C_WORDS, "nullptr", "this", "wchar_t", "char8_t", "char16_t", "char32_t",
                                     "auto"), (*_PREPROCESSOR, "<=>", "->*", ".*")),
@@ -85,6 +85,12 @@ STREAM_LEXING["typescript"] = STREAM_LEXING["tsx"] = (
      "readonly", "accessor", "satisfies", "namespace", "override"),
     (*STREAM_LEXING["javascript"][1], "string", "number", "boolean", "any", "void", "unknown", "never", "object",
      "symbol", "bigint"), _JS_OPERATORS)
+
+
+# Grammars that read adjacent string literals as one (``concatenated_string``), and those
+# where a name right before a string literal is part of it too.
+JOINED_STRINGS = frozenset({"python", "c", "cpp"})
+NAME_STRINGS = frozenset({"c", "cpp"})
 
 
 @functools.lru_cache(maxsize=None)
@@ -329,7 +335,7 @@ def lex_code(text: str, lang: str) -> tuple[TokenStream, np.ndarray, int]:
     keyword_hashes, operators, operator_offsets = _stream_lexing(lang)
     hashes, names, starts, ends, open_at = code_tokens(
         np.frombuffer(data, np.uint8), lang == "python", operators, operator_offsets, keyword_hashes,
-        np.uint64(TOKEN_SEED), ID_HASH, STR_HASH, NUM_HASH)
+        np.uint64(TOKEN_SEED), ID_HASH, STR_HASH, NUM_HASH, lang in JOINED_STRINGS, lang in NAME_STRINGS)
     if len(data) != len(visible):  # byte offsets to character offsets
         starts, ends = _char_offsets(visible, len(data), starts), _char_offsets(visible, len(data), ends)
         open_at = _char_offsets(visible, len(data), np.array([open_at]))[0]
