@@ -158,13 +158,14 @@ class Sketch:
 
 
 def sketch(text: str | bytes, lang: str | None = None, config: SketchConfig = DEFAULT_SKETCH_CONFIG,
-           *, path: str | None = None) -> Sketch:
-    """Normalize and sketch one text (see ``dedupfilter.normalize`` for ``lang``/``path``)."""
+           *, path: str | None = None, lexed: bool = False) -> Sketch:
+    """Normalize and sketch one text (see ``dedupfilter.normalize`` for ``lang``, ``path``
+    and ``lexed``)."""
     if isinstance(text, (bytes, bytearray, memoryview)):
         from .normalize import decode
 
         text = decode(bytes(text))
-    tokens = normalize(text, lang, path=path)
+    tokens = normalize(text, lang, path=path, lexed=lexed)
     return sketch_tokens(tokens, newline_offsets(text), config)
 
 

@@ -20,7 +20,7 @@ from dedupfilter.index import IndexError, IndexSettings, ProtectedIndex, build_i
 from dedupfilter.index import storage
 from dedupfilter.io import ReadStats, TableColumns, iter_source
 
-from .conftest import functions_with_tokens
+from .conftest import INDEXED, functions_with_tokens
 
 def _verdicts(index, texts):
     return [index.query(t).to_dict() for t in texts]
@@ -327,6 +327,31 @@ def test_boilerplate_and_templates_do_not_block(tmp_path, stdlib_docs):
     assert ignoring.query(template, "python").action == "allow"
 
 
+def test_queries_lex_code_unless_asked_to_parse_it(built, protected_docs):
+    """A query's code, alone or in an answer's fenced block, is lexed as a stream reads it
+    (``lex_code``); ``parse_code`` parses it as the index's documents were. A disguised
+    copy of a protected function is found either way, with the same source and lines."""
+    from dedupfilter.normalize.code import lex_code, normalize_code
+
+    _, index = built
+    module, function = next(functions_with_tokens(protected_docs[:INDEXED], 120))
+    # ``match`` and ``case`` are keywords to the parse, names to the lexer: the readings differ.
+    code = disguise(function.text) + "\n\ndef route(event):\n    match event:\n        case 'quit':\n            return\n"
+    assert lex_code(code, "python")[0].hashes.tolist() != normalize_code(code, "python").hashes.tolist()
+    answer = f"Here is one way:\n\n```python\n{code}```\n\nIt handles the edge cases.\n"
+    body = slice(answer.index("```python\n") + 10, answer.rindex("```"))
+    for parse_code, reader in ((False, lambda t: lex_code(t, "python")[0]), (True, normalize_code)):
+        expected = reader(code, "python") if parse_code else reader(code)
+        assert index.sketch(code, "python", parse_code=parse_code).tokens.hashes.tolist() == expected.hashes.tolist()
+        tokens = index.sketch(answer, "markdown", parse_code=parse_code).tokens
+        in_block = (tokens.starts >= body.start) & (tokens.ends <= body.stop)
+        assert tokens.hashes[in_block].tolist() == expected.hashes.tolist()
+    verdicts = [index.query(text, lang, parse_code=parse_code) for text, lang in ((code, "python"), (answer, None))
+                for parse_code in (False, True)]
+    assert all(v.action == "block" and v.matches[0].doc_id == module.doc_id for v in verdicts)
+    assert len({tuple(v.matches[0].spans[0].doc_lines) for v in verdicts}) == 1
+
+
 def test_a_document_protected_many_times_is_a_near_duplicate_of_every_copy(tmp_path, stdlib_docs):
     """Seventy copies share every k-gram, so the passages ignore them as boilerplate and
     only LSH finds them: more (document, band) pairs than its first buffer holds."""
@@ -339,10 +364,14 @@ def test_a_document_protected_many_times_is_a_near_duplicate_of_every_copy(tmp_p
     index, _ = build_index(tmp_path / "i", docs, n_workers=1)
     assert copies * index.settings.bands[0] > LSH_FOUND
     for opened in (index, ProtectedIndex.open(tmp_path / "i")):
-        verdict = opened.query(text, "python", top=None)
-        assert verdict.action == "block" and "near-duplicate" in verdict.reason
-        assert {m.doc_id for m in verdict.matches} == {f"copy{i}" for i in range(copies)}
-        assert all(m.jaccard == 1.0 and not m.spans for m in verdict.matches)
+        # Parsed as the copies were, the query has their k-grams exactly; lexed (the default),
+        # nearly: the text ends inside a docstring, which the parse and the lexer read apart.
+        for parse_code in (True, False):
+            verdict = opened.query(text, "python", top=None, parse_code=parse_code)
+            assert verdict.action == "block" and "near-duplicate" in verdict.reason
+            assert {m.doc_id for m in verdict.matches} == {f"copy{i}" for i in range(copies)}
+            assert all((m.jaccard == 1.0 if parse_code else m.jaccard > 0.8) and not m.spans
+                       for m in verdict.matches)
         assert opened.query(stdlib_docs[60].text, "python").action == "allow"
 
 
@@ -508,6 +537,8 @@ def test_cli_index_lifecycle(tmp_path, capsys, stdlib_docs):
     assert main(["query", str(idx), str(query_file), "--json"]) == 1
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["matches"][0]["doc_id"] == victim
+    assert main(["query", str(idx), str(query_file), "--json", "--parse-code"]) == 1
+    assert json.loads(capsys.readouterr().out)["matches"][0]["doc_id"] == victim
     assert main(["index", "stats", str(idx), "--json", "--verify"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["documents"] == 6 and stats["code_documents"] == 6

@@ -546,13 +546,15 @@ class ProtectedIndex:
     def __len__(self) -> int:
         return len(self.docs.ids)
 
-    def sketch(self, text: str, lang: str | None = None, path: str | None = None) -> Sketch:
-        return sketch(text, lang, self.settings.sketch, path=path)
+    def sketch(self, text: str, lang: str | None = None, path: str | None = None, *,
+               parse_code: bool = False) -> Sketch:
+        """A query's sketch: code is lexed unless ``parse_code`` (see ``query``)."""
+        return sketch(text, lang, self.settings.sketch, path=path, lexed=not parse_code)
 
     def query(self, text: str, lang: str | None = None, *, top: int | None = 10,
               policy: FilterPolicy | None = None, path: str | None = None, config: SketchConfig | None = None,
               reworded: bool = False, reworded_candidates: int = DEFAULT_REWORDED_CANDIDATES,
-              align_params: AlignParams = DEFAULT_ALIGN_PARAMS) -> Verdict:
+              align_params: AlignParams = DEFAULT_ALIGN_PARAMS, parse_code: bool = False) -> Verdict:
         """The Verdict for ``text``: matched documents with scores, spans and line ranges;
         the ``top`` documents with the longest passages (None: every matched document).
         The action does not depend on ``top``: it is decided by the best matches.
@@ -563,6 +565,13 @@ class ProtectedIndex:
         with it sentence by sentence (``align.align``), to find passages reworded
         throughout (spans of kind "reworded"). Each aligned document costs
         milliseconds (a few per 10 KB).
+
+        Code in the query (a code query, an answer's fenced blocks) is lexed
+        (``lex_code``), as a stream filter reads it, not parsed as the index's
+        documents are: a parse and walk of 4 KB take ten times as long as the
+        lexer, which gives the parse's tokens wherever the parse does not decide
+        (98.9-100% of the k-grams of held-out code, by language: bench/results/stream.md).
+        ``parse_code`` parses it instead.
         """
         if top is not None and top < 1:
             raise ValueError(f"top must be at least 1 (or None: every matched document), got {top}")
@@ -576,7 +585,7 @@ class ProtectedIndex:
         if reworded and self.docs.texts is None:
             raise ValueError("reworded passages are found by aligning the query with the protected "
                              "text, which this index does not store: build it with --store-text")
-        query = self.sketch(text, resolved)
+        query = self.sketch(text, resolved, parse_code=parse_code)
         # Looked up once for both uses when the query is aligned too.
         lookup = self.lookup(query.shingles) if reworded and len(self) and query.n_tokens else None
         found = self.matches(query, policy, lookup=lookup)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .code import normalize_code
+from .code import lex_code, normalize_code
 from .languages import LANGUAGES, MARKDOWN, TEXT, canonical_language, detect_language, language_for_path
 from .mixed import normalize_markdown
 from .text import normalize_text
@@ -43,7 +43,8 @@ def resolve_language(text: str, lang: str | None = None, path: str | None = None
     return detect_language(text)
 
 
-def normalize(text: str | bytes, lang: str | None = None, *, path: str | None = None) -> TokenStream:
+def normalize(text: str | bytes, lang: str | None = None, *, path: str | None = None,
+              lexed: bool = False) -> TokenStream:
     """Normalize ``text`` into a TokenStream.
 
     ``lang``: a language name ("python", "java", "text", "markdown", aliases
@@ -51,7 +52,9 @@ def normalize(text: str | bytes, lang: str | None = None, *, path: str | None = 
     decides, else a content-based guess; prose ("text") when nothing fits.
     "markdown" normalizes prose and each fenced code block in its own language.
     Offsets in the result are character offsets into ``text`` (into
-    ``decode(text)`` for bytes).
+    ``decode(text)`` for bytes). ``lexed``: code is lexed (``lex_code``: ten
+    times faster than a parse, and the same tokens but where only the parse
+    can tell, e.g. a contextual keyword) instead of parsed.
     """
     if isinstance(text, (bytes, bytearray, memoryview)):
         text = decode(bytes(text))
@@ -59,8 +62,8 @@ def normalize(text: str | bytes, lang: str | None = None, *, path: str | None = 
     if resolved == TEXT:
         return normalize_text(text)
     if resolved == MARKDOWN:
-        return normalize_markdown(text)
-    return normalize_code(text, resolved)
+        return normalize_markdown(text, lexed)
+    return lex_code(text, resolved)[0] if lexed else normalize_code(text, resolved)
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .code import normalize_code
+from .code import lex_code, normalize_code
 from .languages import LANGUAGES, TEXT, UnknownLanguageError, canonical_language, cue_fires, cue_scores
 from .text import normalize_text
 from .tokens import TokenStream
@@ -85,27 +85,32 @@ def block_language(body: str, info: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _normalized_segment(piece: str, lang: str) -> TokenStream:
-    """A segment's tokens, read-only. Cached because a stream filter normalizes
-    overlapping windows of one answer: a code block they share is parsed once."""
-    tokens = normalize_text(piece) if lang == TEXT else normalize_code(piece, lang)
+def _normalized_segment(piece: str, lang: str, lexed: bool = False) -> TokenStream:
+    """A segment's tokens, read-only; code ``lexed`` (``lex_code``) or parsed. Cached
+    because a stream filter normalizes overlapping windows of one answer: a code block
+    they share is read once."""
+    if lang == TEXT:
+        tokens = normalize_text(piece)
+    else:
+        tokens = lex_code(piece, lang)[0] if lexed else normalize_code(piece, lang)
     for array in (tokens.hashes, tokens.starts, tokens.ends, tokens.backrefs):
         array.flags.writeable = False
     return tokens
 
 
-def _segment_stream(text: str, start: int, end: int, lang: str) -> TokenStream:
-    tokens = _normalized_segment(text[start:end], lang)
+def _segment_stream(text: str, start: int, end: int, lang: str, lexed: bool = False) -> TokenStream:
+    tokens = _normalized_segment(text[start:end], lang, lexed)
     return TokenStream(tokens.hashes, tokens.starts + start, tokens.ends + start, tokens.backrefs, tokens.lang)
 
 
-def normalize_markdown(text: str) -> TokenStream:
+def normalize_markdown(text: str, lexed: bool = False) -> TokenStream:
+    """Prose, and each fenced block's body as code (``lexed``: by ``lex_code``)."""
     parts = []
     pos = 0
     for start, end, info in code_blocks(text):
         if pos < start:
             parts.append(_segment_stream(text, pos, start, TEXT))
-        parts.append(_segment_stream(text, start, end, block_language(text[start:end], info)))
+        parts.append(_segment_stream(text, start, end, block_language(text[start:end], info), lexed))
         pos = end
     if pos < len(text):
         parts.append(_segment_stream(text, pos, len(text), TEXT))
