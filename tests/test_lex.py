@@ -86,7 +86,8 @@ def test_lexed_stdlib_code_keeps_the_kgrams_of_the_parse(name):
 JOINED = {
     "python": ['msg = ("abc"  # first\n       "def" \\\n       f"{x!r}")\n',
                'total = first + \\\n    second + \\\r\n    third\n',
-               'from __future__ import annotations\nwarn("a" \\\n     "b" \\\n     + suffix)\n'],
+               'from __future__ import annotations\nwarn("a" \\\n     "b" \\\n     + suffix)\n',
+               "assert ok, \\\n    'bad %s' % name\nx = \\\n  -1\n"],
     "c": ['printk(KERN_INFO "probe: " "%d\\n", err);\n', 'fmt = "%" PRId64 " items"  /* n */ "\\n";\n',
           'static const char *s = "a"\n\t"b"\n\t"c";\n'],
     "cpp": ['std::puts(PREFIX "x" "y");\n', 'auto s = "a" /* c */ "b";\n'],

@@ -238,12 +238,13 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
     concatenation, as in Python and C; not in Go, where a line break ends one),
     and with ``name_strings`` too a name right before a string (C:
     ``KERN_INFO "x"``); with ``hash_comments`` (Python) a line continuation is
-    a token, the line break included.
+    a token, the line break included, unless a string follows it.
 
     ``open_at``: where the lexemes that may go on in more text begin (the
     text's size if none): those after the last white space unless the text
-    ends in white space (a word, a string or comment, ``=`` then ``=``), and
-    a string or line continuation that a string in more text would join.
+    ends in white space (a word, a string or comment, ``=`` then ``=``), a
+    line continuation (what follows decides whether it is a token), and a
+    string that a string in more text would join.
     """
     kinds, starts, ends = lexemes(data, hash_comments, ops, op_offsets, True)
     m = kinds.size
@@ -258,13 +259,13 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
             if kinds[i] == WS:
                 open_at = ends[i]
                 break
-    last = m - 1  # the last lexeme that is not white space or a comment
-    while last >= 0 and (kinds[last] == WS or kinds[last] == COMMENT):
+    last = m - 1  # the last lexeme that is not white space, a comment or (Python) a backslash
+    while last >= 0 and (kinds[last] == WS or kinds[last] == COMMENT or (
+            hash_comments and kinds[last] == OP and ends[last] - starts[last] == 1 and data[starts[last]] == 92)):
+        if kinds[last] == OP:  # a line continuation is a token or not by what follows it
+            open_at = min(open_at, starts[last])
         last -= 1
-    if last >= 0 and hash_comments and kinds[last] == OP and ends[last] - starts[last] == 1 and \
-            data[starts[last]] == 92 and not _continuation_end(data, kinds, starts, ends, last, m):
-        open_at = min(open_at, starts[last])  # a backslash whose line break may still come
-    elif join_strings and last >= 0 and (kinds[last] == STR or (name_strings and _is_name(
+    if join_strings and last >= 0 and (kinds[last] == STR or (name_strings and _is_name(
             data, kinds, starts, ends, last, keyword_hashes, seed))):
         first = last
         for i in range(last - 1, -1, -1):
@@ -284,8 +285,8 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
         if hash_comments:
             continuation = _continuation_end(data, kinds, starts, ends, i, m)
             if continuation:
-                if joined >= 0 and _next_kind(data, kinds, starts, ends, i, m, True) == STR:
-                    continue  # inside a concatenation, the grammar's string takes it
+                if _next_kind(data, kinds, starts, ends, i, m, True) == STR:
+                    continue  # the grammar's string scanner takes a line continuation before a string
                 end = continuation
         if kind == STR and joined >= 0 and join_strings:
             t_ends[joined] = end
