@@ -349,6 +349,16 @@ def cmd_filter(args) -> int:
     return EXIT_BLOCK if flagged else EXIT_ALLOW
 
 
+def cmd_serve(args) -> int:
+    from .index import ProtectedIndex
+    from .server import serve
+
+    index = ProtectedIndex.open(args.index, verify=not args.no_verify)
+    policy = _index_policy(index, args)
+    serve(index, policy, args.host, args.port, max_bytes=args.max_bytes, quiet=args.quiet)
+    return EXIT_ALLOW
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -573,6 +583,36 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "Markdown, prose or code found from the content"))
     _add_index_policy_options(p)
     p.set_defaults(func=cmd_filter)
+
+    from .server import MAX_BYTES
+
+    p = sub.add_parser("serve", help="serve an index over HTTP: query finished outputs, filter streams",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Open INDEX once and answer HTTP requests until interrupted.\n\n"
+                                   "  GET  /health      documents, config, policy\n"
+                                   "  POST /v1/query    {\"text\": ..., \"lang\": ..., \"top\": ...}: the Verdict JSON\n"
+                                   "  POST /v1/filter   the model's output as the request body, sent while it is\n"
+                                   "                    generated (chunked); the answer is JSON lines as they come:\n"
+                                   "                    {\"text\": ...} safe to show, {\"event\": ...} for redact,\n"
+                                   "                    block, annotate and the final end event; query parameters\n"
+                                   "                    lang, action, hold_back\n\n"
+                                   "Kernels are compiled or loaded before the first request is taken.",
+                       epilog="examples:\n"
+                              "  dedupfilter serve protected-idx --port 8000\n"
+                              "  curl -s localhost:8000/v1/query -d '{\"text\": \"def f(x): ...\"}'\n"
+                              "  my-generator | curl -sN -X POST -T - 'localhost:8000/v1/filter?action=redact'")
+    p.add_argument("index", metavar="INDEX", help="an index directory made by `dedupfilter index build`")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s; 0.0.0.0: all)")
+    p.add_argument("--port", type=_non_negative_int, default=8000, help="port (default %(default)s; 0: any free one)")
+    p.add_argument("--action", choices=["block", "redact", "annotate"],
+                   help="what a stream does at a copy, and the action a flagged Verdict carries "
+                        "(default: the index's policy)")
+    p.add_argument("--max-bytes", type=_positive_int, default=MAX_BYTES, metavar="N",
+                   help="largest request body taken, in bytes (default %(default)s); larger: 413")
+    p.add_argument("--no-verify", action="store_true", help="open the index without checking its checksums")
+    p.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    _add_index_policy_options(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="run the built-in demonstration on this machine's standard library",
                        description="Index this Python's standard library and help topics as the "
