@@ -335,20 +335,24 @@ def passages_from_hits(hit_doc: np.ndarray, hit_q: np.ndarray, hit_d: np.ndarray
 def candidate_passages(hit_q: np.ndarray, hit_row: np.ndarray, hit_doc: np.ndarray, lo: np.ndarray,
                        hi: np.ndarray, informative: np.ndarray, usable: np.ndarray, max_hits: int,
                        table_doc: np.ndarray, table_pos: np.ndarray, min_hits: int, q_shingles: np.ndarray, k: int,
-                       gap: int, min_tokens: int, spacing: int, bridge_substitutions: bool
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       gap: int, min_tokens: int, spacing: int, bridge_substitutions: bool,
+                       min_far_hits: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Passages of a query against a fingerprint table (``table_doc``, ``table_pos``
     sorted by hash, then document), from its ``usable_hits`` and lookups (``lo``,
     ``hi``): in the documents its usable k-grams hit ``min_hits`` times or more, every
     hit of an informative k-gram (up to ``max_hits`` rows each) joins passages, and
     the usable ones are the evidence (see ``passages_from_hits``). Returns the rows of
-    ``passages_from_hits`` and the table row of each hit their first/last index."""
+    ``passages_from_hits`` and the table row of each hit their first/last index.
+
+    ``min_far_hits``: a document hit fewer times than this is a candidate only if two
+    of its usable hits are within a passage's reach of each other; otherwise any of
+    its passages has fewer than ``min_far_hits * k`` tokens of evidence, and is left out."""
     return _passages.candidate_passages(
         np.ascontiguousarray(hit_q, np.int64), np.ascontiguousarray(hit_row, np.int64),
         np.ascontiguousarray(hit_doc, np.int64), np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64),
         np.ascontiguousarray(informative, np.bool_), np.ascontiguousarray(usable, np.bool_), int(max_hits), table_doc,
         table_pos, int(min_hits), np.ascontiguousarray(q_shingles), int(k), passage_reach(k, gap, spacing), int(gap),
-        max(_n_query_tokens(q_shingles.size, k), 1), int(min_tokens), bool(bridge_substitutions))
+        max(_n_query_tokens(q_shingles.size, k), 1), int(min_tokens), bool(bridge_substitutions), int(min_far_hits))
 
 
 def widened(q_shingles: np.ndarray, q_informative: np.ndarray, d_shingles: np.ndarray, d_informative: np.ndarray,

@@ -147,16 +147,23 @@ def jaccard(a, b) -> float:
     return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
 
 
-def candidate_hits(lo, hi, informative, ignored, distinctive_max: int, max_hits: int, table_doc, min_hits: int
-                   ) -> tuple[set[tuple[int, int]], list[bool]]:
-    """Hits of informative k-grams in the documents at least min_hits usable k-grams hit."""
+def candidate_hits(lo, hi, informative, ignored, distinctive_max: int, max_hits: int, table_doc, min_hits: int,
+                   reach: int = 0, min_far_hits: int = 0) -> tuple[set[tuple[int, int]], list[bool]]:
+    """Hits of informative k-grams in the documents at least min_hits usable k-grams hit
+    and, if fewer than min_far_hits do, two of them at distinct query positions at most
+    reach apart."""
     usable = [bool(informative[i] and not ignored[i] and hi[i] - lo[i] <= distinctive_max) for i in range(len(lo))]
     rows = {i: range(lo[i], min(hi[i], lo[i] + max_hits)) for i in range(len(lo))}
-    per_doc: dict[int, int] = {}
+    per_doc: dict[int, list[int]] = {}
     for i in range(len(lo)):
         for row in rows[i] if usable[i] else ():
-            per_doc[int(table_doc[row])] = per_doc.get(int(table_doc[row]), 0) + 1
-    candidates = {doc for doc, n in per_doc.items() if n >= min_hits}
+            per_doc.setdefault(int(table_doc[row]), []).append(i)
+
+    def near(qs: list[int]) -> bool:
+        return any(0 < b - a <= reach for a in qs for b in qs)
+
+    candidates = {doc for doc, qs in per_doc.items()
+                  if len(qs) >= min_hits and (len(qs) >= min_far_hits or near(qs))}
     hits = {(i, row) for i in range(len(lo)) if informative[i] for row in rows[i] if int(table_doc[row]) in candidates}
     return hits, usable
 

@@ -296,7 +296,7 @@ def test_candidate_passages_is_candidate_hits_then_passages_from_hits(data):
     """The one-call kernel against the reference's hits in candidate documents, grouped
     into passages by passages_from_hits (its own sort of the hits)."""
     from dedupfilter._kernels import passages as passages_kernels
-    from dedupfilter.sketch import candidate_passages, passages_from_hits, usable_hits
+    from dedupfilter.sketch import candidate_passages, passage_reach, passages_from_hits, usable_hits
 
     # A fingerprint table as the index keeps it: sorted by hash, then document (positions
     # in order, or not: the kernel does not rely on it). Shapes that reach every path: few
@@ -321,10 +321,11 @@ def test_candidate_passages_is_candidate_hits_then_passages_from_hits(data):
     max_hits, min_hits = data.draw(st.sampled_from((8, 40, 1024))), data.draw(st.integers(1, 4))
     k, gap, spacing = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 8)), data.draw(st.integers(1, 4))
     min_tokens, bridge = data.draw(st.integers(0, 12)), data.draw(st.booleans())
+    min_far_hits = data.draw(st.sampled_from((0, min_hits + 1, min_hits + 3)))
 
     usable, *hits = usable_hits(lo, hi, informative, ignored, distinctive_max, max_hits, table_doc)
     args = (*hits, lo, hi, informative, usable, max_hits, table_doc, table_pos, min_hits, queries, k, gap,
-            min_tokens, spacing, bridge)
+            min_tokens, spacing, bridge, min_far_hits)
     rows, hit_rows = candidate_passages(*args)
     # The same code run by Python, where an index out of bounds raises (compiled, it reads or
     # writes memory it does not own).
@@ -335,7 +336,8 @@ def test_candidate_passages_is_candidate_hits_then_passages_from_hits(data):
     np.testing.assert_array_equal(checked_hit_rows, hit_rows)
 
     expected_hits, expected_usable = reference.candidate_hits(lo, hi, informative, ignored, distinctive_max,
-                                                              max_hits, table_doc, min_hits)
+                                                              max_hits, table_doc, min_hits,
+                                                              passage_reach(k, gap, spacing), min_far_hits)
     assert usable.tolist() == expected_usable
     q = np.array([q for q, _ in expected_hits], np.int64)
     table_rows = np.array([row for _, row in expected_hits], np.int64)

@@ -166,11 +166,14 @@ def passages_of_hits(doc, q, d, by_diagonal, q_shingles, evidence, k, reach, max
 
 @jit
 def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max_hits, table_doc, table_pos,
-                       min_hits, q_shingles, k, reach, max_shift, n_q_tokens, min_tokens, bridge_substitutions):
+                       min_hits, q_shingles, k, reach, max_shift, n_q_tokens, min_tokens, bridge_substitutions,
+                       min_far_hits=0):
     """A query's passages in the documents it may copy from, in one call.
 
     From the usable k-grams' hits (query index, table row, document; in query
-    order), the documents hit by at least ``min_hits`` are the candidates; every
+    order), the documents hit by at least ``min_hits`` are the candidates, and
+    of those hit fewer than ``min_far_hits`` times only the ones two of whose
+    hits are within ``reach`` of each other in the query (``_drop_scattered``); every
     hit of an informative k-gram in a candidate is taken (up to ``max_hits``
     rows per k-gram), and the hits become passages. The hits are grouped by
     candidate as they are found, in query order, so (doc, query position,
@@ -179,6 +182,8 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
     index."""
     n = hit_doc.size
     slot_doc, slot_value, bits = _doc_table(hit_doc)
+    if min_far_hits > min_hits:
+        _drop_scattered(slot_doc, slot_value, bits, hit_q, hit_doc, reach, min_far_hits)
     candidates = _candidates_in_table(slot_doc, slot_value, bits, min_hits)
     n_cand = candidates.size
     if n_cand == 0:
@@ -297,6 +302,29 @@ def _doc_table(docs):
         slot_doc[slot] = doc
         slot_value[slot] += 1
     return slot_doc, slot_value, bits
+
+
+@jit
+def _drop_scattered(slot_doc, slot_value, bits, hit_q, hit_doc, reach, min_far_hits):
+    """Zero the count of each document of a ``_doc_table`` hit fewer than ``min_far_hits``
+    times, no two of them within ``reach`` query positions (hits in query order).
+
+    Such a document's hits can join one passage only across other (common) k-grams, and
+    each adds at most k tokens of evidence: fewer than ``min_far_hits * k`` in all. On a
+    large index most documents a query hits twice are hit by chance, far apart; leaving
+    them out spares searching the common k-grams' rows for them."""
+    last_q = np.full(slot_doc.size, -1, np.int64)
+    near = np.zeros(slot_doc.size, np.bool_)
+    for j in range(hit_doc.size):
+        slot = _slot_of(slot_doc, bits, np.int64(hit_doc[j]))
+        if slot_value[slot] < min_far_hits:
+            q = hit_q[j]
+            if last_q[slot] >= 0 and 0 < q - last_q[slot] <= reach:
+                near[slot] = True
+            last_q[slot] = q
+    for slot in range(slot_doc.size):
+        if slot_doc[slot] >= 0 and slot_value[slot] < min_far_hits and not near[slot]:
+            slot_value[slot] = 0
 
 
 @jit(inline="always")

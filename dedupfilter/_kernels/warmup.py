@@ -52,7 +52,7 @@ def warm_up() -> None:
                                                              np.zeros(4, np.bool_), 64, 1024, table)
         for flags in (usable, _read_only(usable)):  # a stream's tape hands over read-only views
             passages.candidate_passages(hit_q, hit_row, hit_doc, i64[:4], i64[:4] + 2, np.ones(4, np.bool_), flags,
-                                        1024, table, table, 2, u64[:4], 3, 4, 4, 6, 5, True)
+                                        1024, table, table, 2, u64[:4], 3, 4, 4, 6, 5, True, 3)
     ops, op_offsets = lex.operator_table()
     for hash_comments in (True, False):
         lex.lexemes(u8, hash_comments, ops, op_offsets)

@@ -723,7 +723,10 @@ class ProtectedIndex:
         only usable k-grams count as evidence. A passage is reported from
         guaranteed_match_tokens of evidence on, and each usable k-gram is
         evidence for k tokens at most: documents hit by fewer are not looked
-        at (most of those hit at all, on a large index).
+        at (most of those hit at all, on a large index), nor are those hit fewer times
+        than a flagged passage needs when no two of the hits are within a passage's reach
+        of each other (``candidate_passages``' ``min_far_hits``): their passages, joined
+        across common k-grams alone, could be reported but never flagged.
         """
         policy = policy or self.policy
         shingle = self.settings.sketch.shingle
@@ -738,7 +741,8 @@ class ProtectedIndex:
             return PassageRows(np.empty((0, 6), np.int64), np.empty(0, np.int64))
         rows, hit_row = candidate_passages(*hits, lookup.lo, lookup.hi, query.informative, usable, MAX_HITS_PER_HASH,
                                            self.fp.doc, self.fp.pos, min_hits, query.shingles, k, policy.gap,
-                                           min_span, shingle.window, query.tokens.lang == TEXT)
+                                           min_span, shingle.window, query.tokens.lang == TEXT,
+                                           -(-policy.min_match_tokens // k))
         return PassageRows(rows[rows[:, 5] >= min_span], hit_row)
 
     def _local_matches(self, query: Sketch, passage_rows: PassageRows, widen: bool = True
