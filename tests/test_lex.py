@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -140,3 +143,16 @@ def test_lex_code_offsets_index_the_text_with_invisible_and_wide_characters():
     pieces = [text[s:e] for s, e in zip(stream.starts.tolist(), stream.ends.tolist())]
     assert pieces == ["déf", "=", "1\u200b2", "+", "nаme", "x", "=", "'ü'"]
     assert open_at == text.index("'ü'") and (names != 0).sum() == 3  # a string may join the next one
+
+
+def test_a_run_of_line_continuations_is_lexed_in_linear_time():
+    """Adversarial input: a million Python line continuations before a string. Each one
+    asks what follows it; looking past the whole run each time was quadratic (hours for
+    this text). In a subprocess, so a regression fails at the timeout instead of hanging."""
+    code = ("from dedupfilter.normalize.code import lex_code\n"
+            "text = 'x = ' + '\\\\\\n' * 1_000_000 + '\"s\"\\n'\n"
+            "stream = lex_code(text, 'python')[0]\n"
+            "print([text[s:e] for s, e in zip(stream.starts, stream.ends)])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['x', '=', '\"s\"']"

@@ -212,16 +212,14 @@ def _is_name(data, kinds, starts, ends, i, keyword_hashes, seed):
 
 
 @jit
-def _next_kind(data, kinds, starts, ends, i, m, python):
-    """The kind of the first lexeme after ``i`` that is not white space, a comment or
-    (``python``) a line continuation; -1 at the end."""
+def _next_significant(data, kinds, starts, ends, i, m, python):
+    """The first lexeme after ``i`` that is not white space, a comment or (``python``) a
+    line continuation; ``m`` if none."""
     j = i + 1
-    while j < m:
-        if kinds[j] == WS or kinds[j] == COMMENT or (python and _continuation_end(data, kinds, starts, ends, j, m)):
-            j += 1
-        else:
-            return kinds[j]
-    return -1
+    while j < m and (kinds[j] == WS or kinds[j] == COMMENT or
+                     (python and _continuation_end(data, kinds, starts, ends, j, m))):
+        j += 1
+    return j
 
 
 @jit
@@ -277,6 +275,7 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
         open_at = min(open_at, starts[first])
     t = 0
     joined = -1  # the token a next string joins (a string, or with name_strings a name before one)
+    ahead = 0  # the next significant lexeme after the last one asked about: found once per run
     for i in range(m):
         kind = kinds[i]
         if kind == WS or kind == COMMENT:
@@ -285,14 +284,21 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
         if hash_comments:
             continuation = _continuation_end(data, kinds, starts, ends, i, m)
             if continuation:
-                if _next_kind(data, kinds, starts, ends, i, m, True) == STR:
+                if ahead <= i:
+                    ahead = _next_significant(data, kinds, starts, ends, i, m, hash_comments)
+                if ahead < m and kinds[ahead] == STR:
                     continue  # the grammar's string scanner takes a line continuation before a string
                 end = continuation
         if kind == STR and joined >= 0 and join_strings:
             t_ends[joined] = end
             continue
-        if join_strings and name_strings and _is_name(data, kinds, starts, ends, i, keyword_hashes, seed) and \
-                _next_kind(data, kinds, starts, ends, i, m, hash_comments) == STR:
+        if join_strings and name_strings and _is_name(data, kinds, starts, ends, i, keyword_hashes, seed):
+            if ahead <= i:
+                ahead = _next_significant(data, kinds, starts, ends, i, m, hash_comments)
+            is_string_prefix = ahead < m and kinds[ahead] == STR
+        else:
+            is_string_prefix = False
+        if is_string_prefix:
             if joined >= 0:
                 t_ends[joined] = end
                 continue
