@@ -51,6 +51,10 @@ def _add_sketch_options(p: argparse.ArgumentParser) -> None:
                    help="tokens per k-gram (default %(default)s)")
     g.add_argument("-w", "--window", type=int, default=ShingleConfig.window, metavar="W",
                    help="winnowing window in k-grams (default %(default)s)")
+    g.add_argument("--prose-window", type=int, default=ShingleConfig.prose_window, metavar="W",
+                   help="winnowing window for prose: prose documents, code's comments and docstrings "
+                        "(default %(default)s: more fingerprints, so copies with words changed here "
+                        "and there are found)")
     g.add_argument("--num-perm", type=int, default=MinHashConfig.num_perm,
                    help="MinHash permutations (default %(default)s)")
 
@@ -72,7 +76,7 @@ def _add_index_policy_options(p: argparse.ArgumentParser) -> None:
 
 
 def _sketch_config(args) -> SketchConfig:
-    return SketchConfig(ShingleConfig(k=args.shingle_size, window=args.window),
+    return SketchConfig(ShingleConfig(k=args.shingle_size, window=args.window, prose_window=args.prose_window),
                         MinHashConfig(num_perm=args.num_perm))
 
 

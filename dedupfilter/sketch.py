@@ -93,18 +93,20 @@ def informative_mask(tokens: TokenStream, k: int) -> np.ndarray:
 
 
 def fingerprints(shingles: np.ndarray, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle,
-                 informative: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Winnowed (hashes, token positions) of a shingle array, from informative k-grams only.
+                 informative: np.ndarray | None = None, lang: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Winnowed (hashes, token positions) of a shingle array, from informative k-grams only,
+    with the window of ``lang`` (``ShingleConfig.window_for``; None: the code window).
 
     Uninformative k-grams are winnowed as the largest hash, so they are chosen
     only where a whole window has nothing else, and then dropped: the
     winnowing guarantee holds for every shared run of informative k-grams.
     """
     shingles = np.ascontiguousarray(shingles, dtype=np.uint64)
+    window = config.window if lang is None else config.window_for(lang)
     if informative is None or informative.all():
-        positions = winnow(shingles, config.window)
+        positions = winnow(shingles, window)
     else:
-        positions = winnow(np.where(informative, shingles, np.uint64(2**64 - 1)), config.window)
+        positions = winnow(np.where(informative, shingles, np.uint64(2**64 - 1)), window)
         positions = positions[informative[positions]]
     return shingles[positions], positions
 
@@ -173,7 +175,7 @@ def sketch_tokens(tokens: TokenStream, newlines: np.ndarray,
                   config: SketchConfig = DEFAULT_SKETCH_CONFIG) -> Sketch:
     shingles = shingle_hashes(tokens, config.shingle)
     informative = informative_mask(tokens, config.shingle.k)
-    fp_hashes, fp_positions = fingerprints(shingles, config.shingle, informative)
+    fp_hashes, fp_positions = fingerprints(shingles, config.shingle, informative, tokens.lang)
     return Sketch(tokens, newlines, shingles, informative, fp_hashes, fp_positions,
                   signature(shingles, config.minhash), config)
 

@@ -19,7 +19,9 @@ from dedupfilter.config import FilterPolicy, MinHashConfig, ShingleConfig, Sketc
 from dedupfilter.index import IndexError, IndexSettings, ProtectedIndex, build_index
 from dedupfilter.index import storage
 from dedupfilter.io import ReadStats, TableColumns, iter_source
+from dedupfilter.normalize import normalize
 
+from . import reference
 from .conftest import INDEXED, functions_with_tokens
 
 def _verdicts(index, texts):
@@ -449,6 +451,46 @@ def test_incompatible_config_fingerprint_is_an_error(index_copy):
     (version / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexError, match="incompatible"):
         ProtectedIndex.open(index_copy)
+
+
+def test_prose_is_winnowed_with_the_prose_window(stdlib_docs, pydoc_docs):
+    """Prose documents and code's comments and docstrings get the denser prose window;
+    code the code window. Each window keeps the winnowing guarantee of its own."""
+    from dedupfilter.index.sketching import PROSE_LANE_GAP, sketch_batch
+    from dedupfilter.normalize.code import code_and_prose
+    from dedupfilter.sketch import informative_mask, shingle_hashes
+
+    config = SketchConfig()
+    assert (config.shingle.window_for("text"), config.shingle.window_for("python")) == (4, 8)
+    module, topic = stdlib_docs[3], pydoc_docs[3]
+    batch = sketch_batch([(module.text, "python", None), (topic.text, "text", None)], config)
+    code, prose = code_and_prose(module.text, "python")
+    for doc, tokens, first in ((0, code, 0), (0, prose, len(code) + PROSE_LANE_GAP),
+                               (1, normalize(topic.text, "text"), 0)):
+        shingles = shingle_hashes(tokens, config.shingle)
+        informative = informative_mask(tokens, config.shingle.k)
+        window = config.shingle.window_for(tokens.lang)
+        masked = [h if ok else 2**64 - 1 for h, ok in zip(shingles.tolist(), informative.tolist())]
+        expected = [p for p in reference.winnow(masked, window) if informative[p]]
+        mine = (batch.fp_doc == doc) & (batch.fp_pos >= first) & (batch.fp_pos < first + len(tokens))
+        assert sorted(batch.fp_pos[mine] - first) == expected
+    n_prose = np.count_nonzero(batch.fp_doc == 1)
+    wide = sketch_batch([(topic.text, "text", None)], SketchConfig(ShingleConfig(prose_window=None)))
+    assert n_prose > 1.5 * wide.fp_hash.size
+
+
+def test_indexes_from_before_the_prose_window_open_and_keep_their_window(index_copy):
+    """Manifests written before ``prose_window`` existed have no such field; their config
+    (and its fingerprint, fb6a0ed7715ac189 for the defaults of that time) is unchanged:
+    prose there was winnowed, and is added, with the code window."""
+    version = storage.current_version_dir(index_copy)
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["settings"]["sketch"]["shingle"]["prose_window"]
+    manifest["config_fingerprint"] = "fb6a0ed7715ac189"
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    old = ProtectedIndex.open(index_copy)
+    assert old.settings.sketch.shingle.prose_window is None and old.settings.sketch.shingle.window_for("text") == 8
+    assert old.settings.sketch.fingerprint == "fb6a0ed7715ac189" != SketchConfig().fingerprint
 
 
 def test_a_failed_write_leaves_the_previous_index(index_copy, monkeypatch, protected_docs):

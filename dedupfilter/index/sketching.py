@@ -107,7 +107,7 @@ def _fingerprint_rows(tokens: TokenStream, shingles: np.ndarray, doc: int, first
                       newlines: np.ndarray, config: SketchConfig) -> tuple:
     """(hash, doc, position, char start, char end, line start, line end) of each fingerprint."""
     k = config.shingle.k
-    fp_hash, fp_pos = fingerprints(shingles, config.shingle, informative_mask(tokens, k))
+    fp_hash, fp_pos = fingerprints(shingles, config.shingle, informative_mask(tokens, k), tokens.lang)
     last_token = np.minimum(fp_pos + k - 1, len(tokens) - 1)
     char_start = tokens.starts[fp_pos]
     char_end = tokens.ends[last_token]
