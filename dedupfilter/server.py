@@ -206,7 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise RequestError(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
             if length > limit:
                 raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {limit:,} bytes")
-            pieces = self._fixed(length)
+            pieces = self._pieces(length, "the body ended before its Content-Length")
         else:
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send Content-Length or a chunked body")
         for piece in pieces:
@@ -234,11 +234,12 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the timeout, or the client gone
             pass
 
-    def _fixed(self, length: int) -> Iterator[bytes]:
+    def _pieces(self, length: int, cut_short: str) -> Iterator[bytes]:
+        """The next ``length`` bytes of the body, as they arrive."""
         while length > 0:
             piece = self.rfile.read1(min(length, _READ))
             if not piece:
-                raise RequestError(HTTPStatus.BAD_REQUEST, "the body ended before its Content-Length")
+                raise RequestError(HTTPStatus.BAD_REQUEST, cut_short)
             length -= len(piece)
             yield piece
 
@@ -253,12 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
                 while self.rfile.readline(1024).strip():  # trailers, then the blank line
                     pass
                 return
-            while size > 0:
-                piece = self.rfile.read1(min(size, _READ))
-                if not piece:
-                    raise RequestError(HTTPStatus.BAD_REQUEST, "the body ended inside a chunk")
-                size -= len(piece)
-                yield piece
+            yield from self._pieces(size, "the body ended inside a chunk")
             self.rfile.readline(1024)  # the chunk's closing CRLF
 
     # --- responses ----------------------------------------------------------------------
