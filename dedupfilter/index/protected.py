@@ -570,7 +570,7 @@ class ProtectedIndex:
         (``lex_code``), as a stream filter reads it, not parsed as the index's
         documents are: a parse and walk of 4 KB take ten times as long as the
         lexer, which gives the parse's tokens wherever the parse does not decide
-        (98.9-100% of the k-grams of held-out code, by language: bench/results/stream.md).
+        (99.0-100% of the k-grams of held-out code, by language: bench/results/stream.md).
         ``parse_code`` parses it instead.
         """
         if top is not None and top < 1:

@@ -319,10 +319,12 @@ def lex_code(text: str, lang: str) -> tuple[TokenStream, np.ndarray, int]:
     The tokens are ``normalize_code``'s wherever the parse does not decide:
     names, literals, keywords and punctuation by their form, with the
     grammar's typed words (``int``, ``None``, ``this``) kept as written and
-    its multi-character operators whole (STREAM_LEXING). Contextual keywords
+    its multi-character operators whole (STREAM_LEXING), and what the
+    grammars join joined (``code_tokens``: implicit string concatenation, a
+    C name before a string, Python's line continuations). Contextual keywords
     used as keywords, and a few constructs (C++ include paths, Rust tuple
-    fields) split differently: 98.6-100% of the k-grams of standard-library
-    modules are the parse's (tests/test_lex.py), 98.9% (C) to 100% (Go) of
+    fields) split differently: 98%+ of the k-grams of standard-library
+    modules are the parse's (tests/test_lex.py), 99.0% (C) to 100% (Go) of
     those of held-out chunks of the 1M-document benchmark corpus
     (bench/stream_bench.py). Also returns each token's name hash (its text's hash for
     identifiers, 0 for other tokens), so a caller lexing a stream piece by
