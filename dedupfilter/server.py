@@ -23,6 +23,8 @@ from __future__ import annotations
 import codecs
 import json
 import sys
+import time
+import traceback
 from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,6 +114,7 @@ def _language(lang) -> str | None:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "dedupfilter"
     protocol_version = "HTTP/1.1"
+    timeout = 300  # seconds a connection may sit idle (a stream's model may pause between deltas)
     service: FilterService  # set on the subclass made by make_server
     quiet = False
 
@@ -135,6 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         self._body_done = False
+        self._headers_sent = False
         path = urlsplit(self.path).path.rstrip("/") or "/"
         routes = {"/health": ("GET", self._health), "/v1/query": ("POST", self._query),
                   "/v1/filter": ("POST", self._filter)}
@@ -149,6 +153,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # a body may be left unread
             self._send_json(err.status, {"error": str(err)})
             self._linger()
+        except Exception as err:  # a bug: say so, in JSON, rather than drop the connection
+            traceback.print_exc(file=sys.stderr)
+            self.close_connection = True
+            if not self._headers_sent:
+                self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {err!r}"})
+            self._linger()
 
     # --- endpoints ----------------------------------------------------------------------
 
@@ -159,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = b"".join(self._body())
         try:
             request = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
             raise RequestError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {err}") from None
         self._send_json(HTTPStatus.OK, self.service.query(request))
 
@@ -174,6 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self._headers_sent = True
         try:
             for data in _chain(first, body):
                 self._send_items(session.push(decoder.decode(data)))
@@ -188,7 +199,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
-        if self.close_connection:
+        if not self._body_done:  # blocked, or broken off: what is left of the body is no next request
+            self.close_connection = True
             self._linger()
 
     # --- bodies -------------------------------------------------------------------------
@@ -197,13 +209,18 @@ class _Handler(BaseHTTPRequestHandler):
         """The request body in pieces as they arrive (chunked or Content-Length), at most
         ``max_bytes`` in all."""
         limit, seen = self.service.max_bytes, 0
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        encoding = self.headers.get("Transfer-Encoding", "").strip().lower()
+        if encoding and encoding != "chunked":
+            raise RequestError(HTTPStatus.NOT_IMPLEMENTED, f"Transfer-Encoding {encoding!r}: only chunked is taken")
+        if encoding == "chunked":
             pieces = self._chunks()
         elif self.headers.get("Content-Length") is not None:
             try:
                 length = int(self.headers["Content-Length"])
             except ValueError:
-                raise RequestError(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
+                length = -1
+            if length < 0:
+                raise RequestError(HTTPStatus.BAD_REQUEST, "Content-Length is not a whole number") from None
             if length > limit:
                 raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {limit:,} bytes")
             pieces = self._pieces(length, "the body ended before its Content-Length")
@@ -223,10 +240,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self._body_done or not has_body:
             return
         self.wfile.flush()
-        self.connection.settimeout(_LINGER_SECONDS)
+        deadline = time.monotonic() + _LINGER_SECONDS
         try:
             dropped = 0
-            while dropped < _LINGER_BYTES:
+            while dropped < _LINGER_BYTES and time.monotonic() < deadline:
+                self.connection.settimeout(max(deadline - time.monotonic(), 0.01))
                 piece = self.rfile.read1(_READ)
                 if not piece:
                     break
@@ -249,13 +267,16 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                raise RequestError(HTTPStatus.BAD_REQUEST, "a malformed chunk in the body") from None
+                size = -1
+            if size < 0:
+                raise RequestError(HTTPStatus.BAD_REQUEST, "a malformed chunk in the body")
             if size == 0:
                 while self.rfile.readline(1024).strip():  # trailers, then the blank line
                     pass
                 return
             yield from self._pieces(size, "the body ended inside a chunk")
-            self.rfile.readline(1024)  # the chunk's closing CRLF
+            if self.rfile.readline(1024).strip():  # the chunk's closing CRLF
+                raise RequestError(HTTPStatus.BAD_REQUEST, "a chunk longer than its size")
 
     # --- responses ----------------------------------------------------------------------
 
@@ -264,7 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
+        self._headers_sent = True
         self.wfile.write(data)
 
     def _send_items(self, items) -> None:

@@ -121,6 +121,7 @@ def test_filter_block_stops_the_stream_with_a_block_event(service, copy_and_unre
     ("GET", "/v1/query", None, 405, "POST"),
     ("PUT", "/v1/filter", b"x", 405, "POST"),
     ("GET", "/nowhere", None, 404, "/v1/query"),
+    ("POST", "/v1/query", b"[" * 100_000, 400, "not JSON"),
 ])
 def test_bad_requests_get_a_clear_error(service, method, path, body, status, says):
     _, port = service
@@ -134,6 +135,9 @@ def test_bad_requests_get_a_clear_error(service, method, path, body, status, say
     (b"POST /v1/query HTTP/1.1\r\nHost: x\r\n\r\n", 411, "Content-Length"),
     (b"POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{", 413, "over 1,048,576 bytes"),
     (b"POST /v1/filter HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "malformed chunk"),
+    (b"POST /v1/filter HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n", 400, "malformed chunk"),
+    (b"POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 400, "Content-Length"),
+    (b"POST /v1/query HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "only chunked"),
 ])
 def test_a_body_without_a_length_too_large_or_malformed_is_refused(service, head, status, says):
     """Refused from the headers, before the body is read (a client still sending gets the answer)."""
@@ -147,6 +151,23 @@ def test_a_body_without_a_length_too_large_or_malformed_is_refused(service, head
                 break
             reply += piece
     assert reply.startswith(b"HTTP/1.1 %d" % status) and says in reply.decode()
+
+
+def test_a_blocked_stream_reads_no_next_request_from_its_body(service, copy_and_unrelated):
+    """A stream blocked before its body ends: the rest of the body is dropped, never read as
+    a request (a proxy reusing the connection would otherwise disagree on where requests end)."""
+    _, port = service
+    _, answer, _ = copy_and_unrelated
+    smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    body = answer.encode() + b"\n" + smuggled
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"POST /v1/filter?action=block HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+                  + body)
+        reply = b""
+        while piece := s.recv(65536):
+            reply += piece
+    assert reply.count(b"HTTP/1.1 ") == 1 and b'"event": "block"' in reply
+    assert b'"status": "ok"' not in reply
 
 
 def test_a_stream_over_the_limit_ends_with_an_error_line(service):
