@@ -303,7 +303,8 @@ class StreamSession:
             tape.drop_before(line.start)
             if i == 0 or tape.has_hits_from(line.start):  # a reading without hits has no passage
                 windows.append(tape.tail(line.start, judged_as))
-        found = [f.index.passage_rows(sk, lookup, policy) for sk, lookup in windows]
+        # Every candidate: a passage too short to flag still holds text back (it may grow).
+        found = [f.index.passage_rows(sk, lookup, policy, all_candidates=True) for sk, lookup in windows]
         readings = [f.index.passages(sk, lookup, policy, rows) for (sk, lookup), rows in zip(windows, found)]
         out: list[StreamItem] = []
         flagged = _flagged_passages(readings, policy.min_match_tokens)

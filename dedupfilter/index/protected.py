@@ -711,7 +711,8 @@ class ProtectedIndex:
         out[:, 3] = found[:, 5]
         return out
 
-    def passage_rows(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None) -> PassageRows:
+    def passage_rows(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None, *,
+                     all_candidates: bool = False) -> PassageRows:
         """Rows of ``candidate_passages`` with guaranteed_match_tokens of evidence or
         more, and the table row of each hit they index: what ``passages`` and
         ``matches`` are made from.
@@ -726,7 +727,9 @@ class ProtectedIndex:
         at (most of those hit at all, on a large index), nor are those hit fewer times
         than a flagged passage needs when no two of the hits are within a passage's reach
         of each other (``candidate_passages``' ``min_far_hits``): their passages, joined
-        across common k-grams alone, could be reported but never flagged.
+        across common k-grams alone, could be reported but never flagged. With
+        ``all_candidates`` those are looked at too: a stream holds text back at a passage
+        too short to flag yet, which may grow.
         """
         policy = policy or self.policy
         shingle = self.settings.sketch.shingle
@@ -742,7 +745,7 @@ class ProtectedIndex:
         rows, hit_row = candidate_passages(*hits, lookup.lo, lookup.hi, query.informative, usable, MAX_HITS_PER_HASH,
                                            self.fp.doc, self.fp.pos, min_hits, query.shingles, k, policy.gap,
                                            min_span, shingle.window, query.tokens.lang == TEXT,
-                                           -(-policy.min_match_tokens // k))
+                                           0 if all_candidates else -(-policy.min_match_tokens // k))
         return PassageRows(rows[rows[:, 5] >= min_span], hit_row)
 
     def _local_matches(self, query: Sketch, passage_rows: PassageRows, widen: bool = True
