@@ -90,10 +90,10 @@ JOINED = {
     "python": ['msg = ("abc"  # first\n       "def" \\\n       f"{x!r}")\n',
                'total = first + \\\n    second + \\\r\n    third\n',
                'from __future__ import annotations\nwarn("a" \\\n     "b" \\\n     + suffix)\n',
-               "assert ok, \\\n    'bad %s' % name\nx = \\\n  -1\n"],
+               "assert ok, \\\n    'bad %s' % name\nx = \\\n  -1\n", 'y = ("a" rb"b" br"c" Rb"d")\n'],
     "c": ['printk(KERN_INFO "probe: " "%d\\n", err);\n', 'fmt = "%" PRId64 " items"  /* n */ "\\n";\n',
-          'static const char *s = "a"\n\t"b"\n\t"c";\n'],
-    "cpp": ['std::puts(PREFIX "x" "y");\n', 'auto s = "a" /* c */ "b";\n'],
+          'static const char *s = "a"\n\t"b"\n\t"c";\n', '#define MSG "hello"\n#define PREFIX KERN_INFO\n'],
+    "cpp": ['std::puts(PREFIX "x" "y");\n', 'auto s = "a" /* c */ "b";\n', 'auto t = u8"a" L"b";\n'],
     # and what they do not: a line break ends a Go or JavaScript string statement
     "go": ['import (\n\t"errors"\n\t"sync"\n)\n'],
     "javascript": ['let s = "a"\n"b"\nlet t = `x`\n'],
@@ -156,3 +156,20 @@ def test_a_run_of_line_continuations_is_lexed_in_linear_time():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['x', '=', '\"s\"']"
+
+
+@pytest.mark.parametrize("lang,text", [(lang, text) for lang, texts in JOINED.items() for text in texts])
+def test_every_cut_of_a_joined_run_lexes_as_the_whole(lang, text):
+    """Each cut of texts where strings, names and continuations join (a string prefix, a
+    ``/`` that may open a comment, a directive's name at a piece's end): the first piece's
+    tokens before its ``open_at``, then the rest lexed from there, are the whole text's."""
+    whole = lex_code(text, lang)[0]
+    expected = list(zip(whole.starts.tolist(), whole.ends.tolist(), whole.hashes.tolist()))
+    for cut in range(1, len(text)):
+        first, _, open_at = lex_code(text[:cut], lang)
+        rest = lex_code(text[open_at:], lang)[0]
+        kept = first.starts < open_at
+        got = list(zip(first.starts[kept].tolist(), first.ends[kept].tolist(), first.hashes[kept].tolist()))
+        got += [(s + open_at, e + open_at, h) for s, e, h in zip(rest.starts.tolist(), rest.ends.tolist(),
+                                                                rest.hashes.tolist())]
+        assert got == expected, (cut, text[:cut])

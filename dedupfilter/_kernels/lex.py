@@ -19,6 +19,10 @@ from . import jit
 from .hashing import xxh64
 
 WS, COMMENT, STR, NUM, WORD, OP = range(6)
+# The trailing lexemes ``code_tokens`` keeps open for a string to join: at most this many. A
+# longer run (a hundred strings in a row) is cut there, so a caller reading a growing text
+# piece by piece does not read the run again at every piece.
+OPEN_RUN = 32
 
 # Multi-character operators, in the order they are tried.
 OPERATORS = (b"...", b">>>=", b"<<=", b">>=", b"**=", b"//=", b"->", b"=>", b"::", b":=", b"==", b"!=", b"<=",
@@ -212,6 +216,29 @@ def _is_name(data, kinds, starts, ends, i, keyword_hashes, seed):
 
 
 @jit
+def _may_prefix_a_string(data, start, end):
+    """A word at the very end that the next text may make a string's prefix (``f`` then ``"a"``)."""
+    if end - start > 2:
+        return False
+    for i in range(start, end):
+        if not (_is_prefix(data[i]) or (i > start and data[i] == 56)):  # r b u f L, or u8
+            return False
+    return True
+
+
+@jit
+def _string_prefix_may_be(data, kinds, starts, ends, i, keyword_hashes, seed):
+    """A name that a string after it would join (C): not one right after a preprocessor
+    directive (``#define NAME "text"``: the name is the macro's)."""
+    if not _is_name(data, kinds, starts, ends, i, keyword_hashes, seed):
+        return False
+    j = i - 1
+    while j >= 0 and (kinds[j] == WS or kinds[j] == COMMENT):
+        j -= 1
+    return not (j >= 0 and kinds[j] == OP and data[starts[j]] == 35)
+
+
+@jit
 def _next_significant(data, kinds, starts, ends, i, m, python):
     """The first lexeme after ``i`` that is not white space, a comment or (``python``) a
     line continuation; ``m`` if none."""
@@ -257,17 +284,30 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
             if kinds[i] == WS:
                 open_at = ends[i]
                 break
-    last = m - 1  # the last lexeme that is not white space, a comment or (Python) a backslash
-    while last >= 0 and (kinds[last] == WS or kinds[last] == COMMENT or (
-            hash_comments and kinds[last] == OP and ends[last] - starts[last] == 1 and data[starts[last]] == 92)):
+    stop = max(m - OPEN_RUN, 0)
+    last = m - 1  # the last lexeme that is not white space, a comment, (Python) a backslash
+    while last >= stop and (kinds[last] == WS or kinds[last] == COMMENT or (
+            hash_comments and kinds[last] == OP and ends[last] - starts[last] == 1 and data[starts[last]] == 92) or (
+            not hash_comments and last == m - 1 and kinds[last] == OP and ends[last] - starts[last] == 1 and
+            data[starts[last]] == 47)):  # or, at the very end, a "/" that may open a comment
         if kinds[last] == OP:  # a line continuation is a token or not by what follows it
             open_at = min(open_at, starts[last])
         last -= 1
-    if join_strings and last >= 0 and (kinds[last] == STR or (name_strings and _is_name(
-            data, kinds, starts, ends, last, keyword_hashes, seed))):
+    if name_strings and last >= stop:  # a directive, or its name, at the end: what follows is the macro's
+        j = last
+        if _is_name(data, kinds, starts, ends, j, keyword_hashes, seed):
+            j -= 1
+            while j >= 0 and (kinds[j] == WS or kinds[j] == COMMENT):
+                j -= 1
+        if j >= 0 and kinds[j] == OP and data[starts[j]] == 35:
+            open_at = min(open_at, starts[j])
+    if join_strings and last >= stop and (kinds[last] == STR or (name_strings and _string_prefix_may_be(
+            data, kinds, starts, ends, last, keyword_hashes, seed)) or (
+            last == m - 1 and kinds[last] == WORD and _may_prefix_a_string(data, starts[last], ends[last]))):
         first = last
-        for i in range(last - 1, -1, -1):
-            if kinds[i] == STR or (name_strings and _is_name(data, kinds, starts, ends, i, keyword_hashes, seed)):
+        for i in range(last - 1, stop - 1, -1):
+            if kinds[i] == STR or (kinds[first] == STR and name_strings and _string_prefix_may_be(
+                    data, kinds, starts, ends, i, keyword_hashes, seed)):
                 first = i
             elif not (kinds[i] == WS or kinds[i] == COMMENT or
                       (hash_comments and _continuation_end(data, kinds, starts, ends, i, m))):
@@ -292,7 +332,7 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
         if kind == STR and joined >= 0 and join_strings:
             t_ends[joined] = end
             continue
-        if join_strings and name_strings and _is_name(data, kinds, starts, ends, i, keyword_hashes, seed):
+        if join_strings and name_strings and _string_prefix_may_be(data, kinds, starts, ends, i, keyword_hashes, seed):
             if ahead <= i:
                 ahead = _next_significant(data, kinds, starts, ends, i, m, hash_comments)
             is_string_prefix = ahead < m and kinds[ahead] == STR
@@ -321,4 +361,9 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
         t_starts[t] = starts[i]
         t_ends[t] = end
         t += 1
+    for j in range(t - 1, -1, -1):  # a joined token that runs into the open lexemes is open too
+        if t_starts[j] < open_at:
+            if t_ends[j] > open_at:
+                open_at = t_starts[j]
+            break
     return hashes[:t], names[:t], t_starts[:t], t_ends[:t], open_at
