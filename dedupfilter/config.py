@@ -4,8 +4,9 @@ index and sketch, so results built with different settings never mix.
 Defaults and why (numbers in bench/results/ and the README):
 - k = 8 tokens per shingle, winnow window w = 8: any shared run of
   w + k - 1 = 15 normalized tokens is guaranteed to be found.
-- Prose (prose documents, the comments and docstrings of code) is winnowed
-  with a window of 4: 1.8 times the fingerprints, so words substituted here
+- Prose (prose documents, the comments and docstrings of code; not a
+  Markdown document, whose one stream mixes prose and code and keeps the
+  code window) is winnowed with a window of 4: 1.8 times the fingerprints, so words substituted here
   and there leave more of a copy to find (bench/evasion.py: 10% word
   substitution caught 0.62 -> 0.79 of help-topic paragraphs; false blocks
   on held-out ones 0.232 -> 0.240; window 2: 0.86, 3 times the fingerprints).
