@@ -180,9 +180,15 @@ class _Handler(BaseHTTPRequestHandler):
         decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         body = self._body()
         first = next(body, b"")  # a body error is still an HTTP error before the stream starts
+        # HTTP/1.0 has no chunked encoding: its client reads the lines until the connection closes.
+        self._chunked = self.request_version != "HTTP/1.0"
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Transfer-Encoding", "chunked")
+        if self._chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.end_headers()
         self._headers_sent = True
         try:
@@ -197,7 +203,8 @@ class _Handler(BaseHTTPRequestHandler):
         except RequestError as err:  # the body broke off or grew too large mid-stream
             self._send_chunk(json.dumps({"error": str(err)}) + "\n")
             self.close_connection = True
-        self.wfile.write(b"0\r\n\r\n")
+        if self._chunked:
+            self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
         if not self._body_done:  # blocked, or broken off: what is left of the body is no next request
             self.close_connection = True
@@ -299,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_chunk(self, text: str) -> None:
         data = text.encode()
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self._chunked else data)
         self.wfile.flush()
 
 

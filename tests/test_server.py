@@ -170,6 +170,21 @@ def test_a_blocked_stream_reads_no_next_request_from_its_body(service, copy_and_
     assert b'"status": "ok"' not in reply
 
 
+def test_an_http_1_0_client_gets_the_lines_unchunked(service, copy_and_unrelated):
+    _, port = service
+    doc_id, answer, _ = copy_and_unrelated
+    body = answer.encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"POST /v1/filter?action=redact HTTP/1.0\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        reply = b""
+        while piece := s.recv(65536):
+            reply += piece
+    head, _, lines = reply.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == b"200" and b"chunked" not in head and b"Connection: close" in head
+    events = [json.loads(line) for line in lines.decode().splitlines()]
+    assert events[-1]["event"] == "end" and events[-1]["verdict"]["matches"][0]["doc_id"] == doc_id
+
+
 def test_a_stream_over_the_limit_ends_with_an_error_line(service):
     _, port = service
     chunks = iter([b"word " * 50_000] * 6)  # 1.5 MB, the limit 1 MB
