@@ -271,7 +271,8 @@ def cmd_index_stats(args) -> int:
         print(f"reworded keys: {info['sentence_keys']:,} sentence keys, {info['word_keys']:,} word keys"
               + ("  (built before word keys: rebuild to rank reworded candidates with them)"
                  if info["sentence_keys"] and not info["word_keys"] else ""))
-    print(f"config:        k={cfg['shingle']['k']} window={cfg['shingle']['window']} "
+    prose_window = cfg["shingle"].get("prose_window") or cfg["shingle"]["window"]  # None: built before it
+    print(f"config:        k={cfg['shingle']['k']} window={cfg['shingle']['window']} prose_window={prose_window} "
           f"parameterized={cfg['shingle']['parameterized']} num_perm={cfg['minhash']['num_perm']} "
           f"scheme={cfg['minhash']['scheme']} (fingerprint {info['config_fingerprint']})")
     print(f"LSH:           threshold {info['lsh']['threshold']}, {info['lsh']['bands']} bands x "

@@ -586,7 +586,8 @@ def test_cli_index_lifecycle(tmp_path, capsys, stdlib_docs):
     assert stats["documents"] == 6 and stats["code_documents"] == 6
     assert 0 < stats["comment_fingerprints"] < stats["fingerprints"]
     assert main(["index", "stats", str(idx)]) == 0
-    assert "code documents' comments and docstrings" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "code documents' comments and docstrings" in out and "window=8 prose_window=4" in out
     assert main(["index", "remove", str(idx), "--id", "no-such-doc"]) == 2
     assert "no document with id 'no-such-doc'" in capsys.readouterr().err
     assert main(["index", "remove", str(idx), "--id", victim]) == 0
