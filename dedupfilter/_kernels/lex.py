@@ -316,6 +316,7 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
     t = 0
     joined = -1  # the token a next string joins (a string, or with name_strings a name before one)
     ahead = 0  # the next significant lexeme after the last one asked about: found once per run
+    after_directive = False  # the last token is a preprocessor directive (#define, #include, ...)
     for i in range(m):
         kind = kinds[i]
         if kind == WS or kind == COMMENT:
@@ -332,12 +333,18 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
         if kind == STR and joined >= 0 and join_strings:
             t_ends[joined] = end
             continue
-        if join_strings and name_strings and _string_prefix_may_be(data, kinds, starts, ends, i, keyword_hashes, seed):
+        word_hash = np.uint64(0)
+        is_name = False
+        if kind == WORD:  # hashed once: whether it is a name, and its token
+            word_hash = xxh64(data, starts[i], end, seed)
+            at = np.searchsorted(keyword_hashes, word_hash)
+            is_name = not (at < keyword_hashes.size and keyword_hashes[at] == word_hash)
+        is_string_prefix = False
+        if join_strings and name_strings and is_name and not after_directive:
             if ahead <= i:
                 ahead = _next_significant(data, kinds, starts, ends, i, m, hash_comments)
             is_string_prefix = ahead < m and kinds[ahead] == STR
-        else:
-            is_string_prefix = False
+        after_directive = kind == OP and data[starts[i]] == 35  # ``#define NAME "text"``: the macro's name
         if is_string_prefix:
             if joined >= 0:
                 t_ends[joined] = end
@@ -350,13 +357,13 @@ def code_tokens(data, hash_comments, ops, op_offsets, keyword_hashes, seed, id_h
             joined = -1
             if kind == NUM:
                 h = num_hash
+            elif is_name:
+                names[t] = word_hash
+                h = id_hash
+            elif kind == WORD:
+                h = word_hash
             else:
                 h = xxh64(data, starts[i], end, seed)
-                if kind == WORD:
-                    at = np.searchsorted(keyword_hashes, h)
-                    if not (at < keyword_hashes.size and keyword_hashes[at] == h):
-                        names[t] = h
-                        h = id_hash
         hashes[t] = h
         t_starts[t] = starts[i]
         t_ends[t] = end
