@@ -78,21 +78,17 @@ class FilterService:
         return verdict.to_dict()
 
     def output_filter(self, params: dict[str, list[str]]) -> OutputFilter:
-        """The filter for one stream: the server's policy with the request's overrides."""
-        policy, hold_back = self.policy, None
-        action = _single(params, "action")
-        if action is not None:
-            if action not in ("block", "redact", "annotate"):
-                raise RequestError(HTTPStatus.BAD_REQUEST, "action must be block, redact or annotate")
-            policy = replace(policy, action=action)
-        if _single(params, "hold_back") is not None:
-            try:
-                hold_back = int(_single(params, "hold_back"))
-            except ValueError:
-                hold_back = -1
-            if hold_back < 0:
-                raise RequestError(HTTPStatus.BAD_REQUEST, "hold_back must be a whole number >= 0")
-        return OutputFilter(self.index, policy, hold_back=hold_back, lang=_language(_single(params, "lang")))
+        """The filter for one stream: the server's policy with the request's overrides
+        (FilterPolicy and OutputFilter say what is wrong with them)."""
+        action, hold_back = _single(params, "action"), _single(params, "hold_back")
+        if hold_back is not None and not hold_back.isdigit():
+            raise RequestError(HTTPStatus.BAD_REQUEST, "hold_back must be a whole number >= 0")
+        try:
+            policy = self.policy if action is None else replace(self.policy, action=action)
+            return OutputFilter(self.index, policy, hold_back=None if hold_back is None else int(hold_back),
+                                lang=_language(_single(params, "lang")))
+        except ValueError as err:
+            raise RequestError(HTTPStatus.BAD_REQUEST, str(err)) from None
 
 
 def _single(params: dict[str, list[str]], name: str) -> str | None:
