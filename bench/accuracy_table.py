@@ -140,11 +140,12 @@ def text_rows(text: dict) -> list[list[str]]:
                          protocol_met(test, pan, key, target)])
     clough = text.get("clough")
     if clough:
-        k8 = clough["k8"]
+        k = text.get("context", {}).get("text_k", 8)  # the default k of prose when the bench ran
+        by_k = clough[f"k{k}"]
         rows.append(["Clough & Stevenson", "AUC vs independent (containment), cut / light / heavy",
-                     " / ".join(f"{k8[c]['containment_auc_vs_non']:.3f}" for c in ("cut", "light", "heavy"))
-                     + " (k8); blocked at the default policy: "
-                     + " / ".join(f"{k8[c]['blocked_at_default_policy']:.2f}" for c in ("cut", "light", "heavy", "non")),
+                     " / ".join(f"{by_k[c]['containment_auc_vs_non']:.3f}" for c in ("cut", "light", "heavy"))
+                     + f" (k{k}); blocked at the default policy: "
+                     + " / ".join(f"{by_k[c]['blocked_at_default_policy']:.2f}" for c in ("cut", "light", "heavy", "non")),
                      "(no published AUC; 4 levels)", ""])
     return rows
 
@@ -200,7 +201,8 @@ def render() -> str:
                   f"False blocks on unrelated documents, same index and policy: {fb}.", ""]
         for path in sorted(RESULTS_DIR.glob("evasion_*.json")):
             alt = json.loads(path.read_text())
-            lines += [f"Other settings, same bench (`{alt['context']['command']}`, k {alt['k']}, passage limit "
+            lines += [f"Other settings, same bench (`{alt['context']['command']}`, k {alt['k']} for code and "
+                      f"{alt.get('prose_k', alt['k'])} for prose, passage limit "
                       f"{alt['min_match_tokens']}): " + alternative_summary(alt, evasion), ""]
     lines.append(END)
     return "\n".join(lines)

@@ -78,7 +78,8 @@ TARGETS = {"02-no-obfuscation": 0.95, "03-random-obfuscation": 0.90, "entire": 0
 # The sweep, chosen on the training corpus. The default (k 8, gap 8, spans of
 # any reported length) is always part of it. A gap is the number of changed or
 # inserted tokens a passage bridges (sketch.passage_reach).
-K_VALUES = (2, 3, 5, 8)
+K_VALUES = (2, 3, 5, 8)  # the k of prose (``ShingleConfig.prose_k``)
+TEXT_K = DEFAULT_SKETCH_CONFIG.shingle.k_for("text")
 GAPS = (8, 16, 48, 128)
 # Shortest span kept, in normalized tokens: 0 = every span the index reports
 # (at least window + k - 1 tokens), else the policy's passage limit.
@@ -250,7 +251,7 @@ class PanSetting:
 
     @property
     def is_default(self) -> bool:
-        return (self.k == DEFAULT_SKETCH_CONFIG.shingle.k and self.gap == DEFAULT_POLICY.gap
+        return (self.k == TEXT_K and self.gap == DEFAULT_POLICY.gap
                 and self.min_span_tokens == 0)
 
 
@@ -268,7 +269,7 @@ def pan_detections(corpus: PanCorpus, settings: list[PanSetting]) -> tuple[dict,
             paired[susp].add(src)
     for k in sorted({s.k for s in settings}):
         started = time.perf_counter()
-        index_settings = IndexSettings(sketch=SketchConfig(shingle=ShingleConfig(k=k)))
+        index_settings = IndexSettings(sketch=SketchConfig(shingle=ShingleConfig(prose_k=k)))
         documents = (Document(name, name, corpus.text("src", name), "text") for name in corpus.sources())
         index, _ = ProtectedIndex.empty(index_settings).with_documents(documents)
         built = time.perf_counter()
@@ -291,12 +292,12 @@ def pan_detections(corpus: PanCorpus, settings: list[PanSetting]) -> tuple[dict,
     return detections, timings
 
 
-REWORDED_PAIRS = "k8 gap 8 + reworded prose, pairs given (`compare --reworded`)"
+REWORDED_PAIRS = f"k{TEXT_K} gap 8 + reworded prose, pairs given (`compare --reworded`)"
 ALIGNED_THROUGH_INDEX = (DEFAULT_REWORDED_CANDIDATES // 2, DEFAULT_REWORDED_CANDIDATES)
 
 
 def reworded_index_label(aligned: int) -> str:
-    return (f"k8 gap 8 + reworded prose, through the index (`query --reworded --top 0"
+    return (f"k{TEXT_K} gap 8 + reworded prose, through the index (`query --reworded --top 0"
             f"{'' if aligned == DEFAULT_REWORDED_CANDIDATES else f' --reworded-candidates {aligned}'}`: every "
             f"matched document, {aligned} aligned; index with text)")
 
@@ -405,7 +406,7 @@ def run_clough(root: Path) -> dict | None:
         rows = [r for r in csv.DictReader(f) if r["Category"] != "orig"]
     out = {}
     for k in K_VALUES:
-        config = SketchConfig(shingle=ShingleConfig(k=k))
+        config = SketchConfig(shingle=ShingleConfig(prose_k=k))
         originals = {task: sketch(decode((root / f"orig_task{task}.txt").read_bytes()), "text", config)
                      for task in sorted({r["Task"] for r in rows})}
         scores = {name: [] for name in CLOUGH_SCORES}
@@ -418,7 +419,7 @@ def run_clough(root: Path) -> dict | None:
             scores["jaccard"].append(comparison.jaccard)
             scores["longest"].append(longest_passage(comparison))
             match = match_from_comparison(answer, source, comparison, "orig", "orig",
-                                          config.shingle.guaranteed_match_tokens)
+                                          config.shingle.guaranteed_match_tokens("text"))
             blocked.append(not decide([match], DEFAULT_POLICY).allowed)
         categories = np.array([r["Category"] for r in rows])
         blocked = np.array(blocked)
@@ -584,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.datasets != DEFAULT_DATASETS:
         command += f" --datasets {args.datasets}"
     context = {"date": datetime.date.today().isoformat(), "library": library, "machine": platform.machine(),
-               "cores": os.cpu_count(), "command": command, "seconds": time.perf_counter() - started}
+               "cores": os.cpu_count(), "command": command, "seconds": time.perf_counter() - started,
+               "text_k": TEXT_K}
     pan, clough = _with_previous_sections(pan, clough, context)
     report = render_markdown(pan, clough, context)
     print(report)

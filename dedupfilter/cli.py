@@ -48,7 +48,11 @@ def _warn_invalid(inp: TextInput) -> None:
 def _add_sketch_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("sketch settings (both inputs use the same)")
     g.add_argument("-k", "--shingle-size", type=int, default=ShingleConfig.k, metavar="K",
-                   help="tokens per k-gram (default %(default)s)")
+                   help="tokens per k-gram of code (default %(default)s)")
+    g.add_argument("--prose-k", type=int, default=ShingleConfig.prose_k, metavar="K",
+                   help="words per k-gram of prose: prose documents, code's comments and docstrings, "
+                        "Markdown read as prose (default %(default)s: copies with words changed here "
+                        "and there keep more whole k-grams)")
     g.add_argument("-w", "--window", type=int, default=ShingleConfig.window, metavar="W",
                    help="winnowing window in k-grams (default %(default)s)")
     g.add_argument("--prose-window", type=int, default=ShingleConfig.prose_window, metavar="W",
@@ -76,7 +80,8 @@ def _add_index_policy_options(p: argparse.ArgumentParser) -> None:
 
 
 def _sketch_config(args) -> SketchConfig:
-    return SketchConfig(ShingleConfig(k=args.shingle_size, window=args.window, prose_window=args.prose_window),
+    return SketchConfig(ShingleConfig(k=args.shingle_size, window=args.window, prose_window=args.prose_window,
+                                      prose_k=args.prose_k),
                         MinHashConfig(num_perm=args.num_perm))
 
 
@@ -271,8 +276,10 @@ def cmd_index_stats(args) -> int:
         print(f"reworded keys: {info['sentence_keys']:,} sentence keys, {info['word_keys']:,} word keys"
               + ("  (built before word keys: rebuild to rank reworded candidates with them)"
                  if info["sentence_keys"] and not info["word_keys"] else ""))
-    prose_window = cfg["shingle"].get("prose_window") or cfg["shingle"]["window"]  # None: built before it
-    print(f"config:        k={cfg['shingle']['k']} window={cfg['shingle']['window']} prose_window={prose_window} "
+    # None: built before it
+    prose_k, prose_window = (cfg["shingle"].get(f"prose_{name}") or cfg["shingle"][name] for name in ("k", "window"))
+    print(f"config:        k={cfg['shingle']['k']} window={cfg['shingle']['window']} prose_k={prose_k} "
+          f"prose_window={prose_window} "
           f"parameterized={cfg['shingle']['parameterized']} num_perm={cfg['minhash']['num_perm']} "
           f"scheme={cfg['minhash']['scheme']} (fingerprint {info['config_fingerprint']})")
     print(f"LSH:           threshold {info['lsh']['threshold']}, {info['lsh']['bands']} bands x "

@@ -4,13 +4,16 @@ index and sketch, so results built with different settings never mix.
 Defaults and why (numbers in bench/results/ and the README):
 - k = 8 tokens per shingle, winnow window w = 8: any shared run of
   w + k - 1 = 15 normalized tokens is guaranteed to be found.
-- Prose (prose documents, the comments and docstrings of code; not a
-  Markdown document, whose one stream mixes prose and code and keeps the
-  code window) is winnowed with a window of 4: 1.8 times the fingerprints, so words substituted here
-  and there leave more of a copy to find (bench/evasion.py: 10% word
-  substitution caught 0.62 -> 0.79 of help-topic paragraphs; false blocks
-  on held-out ones 0.232 -> 0.240; window 2: 0.86, 3 times the fingerprints).
-  The window decides only what an index stores: queries look up every k-gram.
+- Prose (prose documents, the comments and docstrings of code, a Markdown
+  document read as prose; not a Markdown document's own stream, which mixes
+  prose and code and keeps the code's k and window) has k-grams of 5 words,
+  winnowed with a window of 4, so words substituted here and there leave
+  more of a copy to find. bench/evasion.py, 10% word substitution in
+  help-topic paragraphs: k 8 window 8 caught 0.62, window 4 0.79, k 5 and
+  window 4 0.96, at the same false blocks on held-out paragraphs (0.24).
+  Code keeps k 8: at k 5 its k-grams become common (verbatim code caught
+  0.85). The window decides only what an index stores: queries look up
+  every k-gram.
 - MinHash: 128 permutations, seed 1, datasketch's "affine64" scheme with an
   identity hash over our 64-bit shingle hashes.
 - Policy: block when a matched passage covers at least 30 normalized tokens
@@ -36,8 +39,9 @@ SCHEMES = ("affine64", "affine32")
 
 def _fingerprint(obj) -> str:
     settings = asdict(obj)
-    if settings.get("shingle", {}).get("prose_window", 0) is None:
-        del settings["shingle"]["prose_window"]  # configs from before it existed keep their fingerprint
+    for name in ("prose_window", "prose_k"):
+        if settings.get("shingle", {}).get(name, 0) is None:
+            del settings["shingle"][name]  # configs from before it existed keep their fingerprint
     payload = json.dumps({"format": FORMAT_VERSION, "fold_table": FOLD_TABLE_VERSION,
                           "token_seed": TOKEN_SEED, **settings}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -45,20 +49,23 @@ def _fingerprint(obj) -> str:
 
 @dataclass(frozen=True)
 class ShingleConfig:
-    """k: tokens per k-gram; window: winnowing window in k-grams; prose_window:
-    the window for prose (None: ``window``; indexes built before it have None);
-    parameterized: k-grams see identifier back-references (True), or treat
-    every identifier alike (False, as JPlag and Dolos do)."""
+    """k: tokens per k-gram; window: winnowing window in k-grams; prose_k and
+    prose_window: those of prose (None: ``k``, ``window``; indexes built before
+    them have None); parameterized: k-grams see identifier back-references
+    (True), or treat every identifier alike (False, as JPlag and Dolos do)."""
 
     k: int = 8
     window: int = 8
     seed: int = 0
     parameterized: bool = True
     prose_window: int | None = 4
+    prose_k: int | None = 5
 
     def __post_init__(self):
-        if not 1 <= self.k <= 256:
-            raise ValueError(f"k must be in 1..256, got {self.k}")
+        for name in ("k", "prose_k"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= 256:
+                raise ValueError(f"{name} must be in 1..256, got {value}")
         for name in ("window", "prose_window"):
             value = getattr(self, name)
             if value is not None and not 1 <= value <= 4096:
@@ -70,10 +77,13 @@ class ShingleConfig:
         """The winnowing window of a token stream in ``lang`` ("text": prose)."""
         return self.prose_window if lang == "text" and self.prose_window is not None else self.window
 
-    @property
-    def guaranteed_match_tokens(self) -> int:
-        """Any shared run this long (in tokens) yields a shared fingerprint."""
-        return self.window + self.k - 1
+    def k_for(self, lang: str) -> int:
+        """Tokens per k-gram of a token stream in ``lang`` ("text": prose)."""
+        return self.prose_k if lang == "text" and self.prose_k is not None else self.k
+
+    def guaranteed_match_tokens(self, lang: str) -> int:
+        """Any shared run this long (in tokens of ``lang``) yields a shared fingerprint."""
+        return self.window_for(lang) + self.k_for(lang) - 1
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,7 @@ class SketchConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SketchConfig":
-        return cls(ShingleConfig(**{"prose_window": None, **data["shingle"]}), MinHashConfig(**data["minhash"]))
+        return cls(ShingleConfig(**{"prose_window": None, "prose_k": None, **data["shingle"]}), MinHashConfig(**data["minhash"]))
 
 
 @dataclass(frozen=True)

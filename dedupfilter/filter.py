@@ -44,11 +44,11 @@ from typing import AsyncIterable, Iterable, Iterator, Union
 import numpy as np
 
 from .config import FilterPolicy
-from .index.protected import merged_per_document
+from .index.protected import hit_spacing, merged_per_document
 from .normalize.languages import MARKDOWN, TEXT, canonical_language, detection_steps
 from .normalize.mixed import FenceTracker
 from .sketch import passage_reach
-from .tape import FENCED_PROSE, TokenTape
+from .tape import TokenTape
 from .verdict import Match, Verdict, decide
 
 CHECK_EVERY = 64  # characters between checkpoints
@@ -291,18 +291,19 @@ class StreamSession:
         (``ProtectedIndex.passages``; no near-duplicate test: a window is no whole
         document); a Verdict, with spans and line numbers, is made only for an event."""
         f = self.filter
-        policy = f.policy
+        policy, shingle = f.policy, f.index.settings.sketch.shingle
         line = self._window_start()
         lang = self._window_language(p)
         windows = []
-        for i, (mode, judged_as) in enumerate(self._readings(lang, p)):
+        modes = self._readings(lang)
+        for i, mode in enumerate(modes):
             tape = self._tapes.get(mode)
             if tape is None:
                 tape = self._tapes[mode] = TokenTape(f.index, mode, line.start)
             tape.advance(self._tail, self._tail_at, p)
             tape.drop_before(line.start)
             if i == 0 or tape.has_hits_from(line.start):  # a reading without hits has no passage
-                windows.append(tape.tail(line.start, judged_as))
+                windows.append(tape.tail(line.start))
         # Every candidate: a passage too short to flag still holds text back (it may grow).
         found = [f.index.passage_rows(sk, lookup, policy, all_candidates=True) for sk, lookup in windows]
         readings = [f.index.passages(sk, lookup, policy, rows) for (sk, lookup), rows in zip(windows, found)]
@@ -318,7 +319,8 @@ class StreamSession:
                 return [FilterEvent("block", p, self.verdict, self._leaks())]
             if self._redact(ranges):
                 out.append(FilterEvent(policy.action, p, self._window_verdict(windows, found, line)))
-        out += self._release(self._release_point(windows[0][0].tokens.starts, np.concatenate(readings), p))
+        reach = max(passage_reach(shingle.k_for(mode), policy.gap, hit_spacing(shingle)) for mode in modes)
+        out += self._release(self._release_point(windows[0][0].tokens.starts, np.concatenate(readings), p, reach))
         return out
 
     def _window_verdict(self, windows: list, found: list, line: _Line) -> Verdict:
@@ -332,21 +334,13 @@ class StreamSession:
                                             lookup=lookup, rows=rows, widen=False)]
         return decide([_shifted(m, line.number - 1) for m in merged_per_document(matches)], f.policy)
 
-    def _readings(self, lang: str, p: int) -> list[tuple[str, str]]:
-        """(tape mode, language judged as) for a window judged in ``lang`` at checkpoint
-        ``p``. An output of unknown language is read as Markdown (as prose until a fence
-        comes). As ``check()`` matches them, code is read as that code and as prose, and
-        Markdown, once a fenced block has begun, also its blocks' bodies as prose (their
-        comments and docstrings)."""
-        if lang == TEXT and self.lang == TEXT:
-            readings = [(TEXT, TEXT)]
-        elif lang in (TEXT, MARKDOWN):
-            readings = [(MARKDOWN, lang)]
-            if self._first_fence_end is not None and self._first_fence_end <= p:
-                readings.append((FENCED_PROSE, TEXT))
-        else:
-            readings = [(lang, lang), (MARKDOWN if self.lang is None else TEXT, TEXT)]
-        for mode in set(self._tapes) - {mode for mode, _ in readings}:
+    def _readings(self, lang: str) -> list[str]:
+        """The tape modes a window judged in ``lang`` is read in: as ``check()`` matches
+        them, prose as prose, and code and Markdown as themselves and as prose. The
+        prose tape reads the whole output, so it goes on whatever the guess of the
+        output's language becomes."""
+        readings = [TEXT] if lang == TEXT else [lang, TEXT]
+        for mode in set(self._tapes) - set(readings):
             del self._tapes[mode]
         return readings
 
@@ -378,19 +372,17 @@ class StreamSession:
                     break  # one parse per checkpoint
         return self._detected[1]
 
-    def _release_point(self, token_starts: np.ndarray, passages: np.ndarray, p: int) -> int:
+    def _release_point(self, token_starts: np.ndarray, passages: np.ndarray, p: int, reach: int) -> int:
         """``hold_back`` tokens before the checkpoint, and never past the start of a
         suspect passage (rows of ``ProtectedIndex.passages``, in any reading of the
-        window): one too short to flag yet that may still grow (it ends within a
-        passage's reach of the checkpoint)."""
+        window): one too short to flag yet that may still grow (it ends within
+        ``reach`` tokens of the checkpoint: the longest of the readings' passage reach)."""
         hold_back = self.filter.hold_back
         if hold_back == 0:
             return p
         if token_starts.size <= hold_back:
             return self._released
         r = int(token_starts[-hold_back])
-        shingle = self.filter.index.settings.sketch.shingle
-        reach = passage_reach(shingle.k, self.filter.policy.gap, shingle.window)
         still_open = int(token_starts[max(0, token_starts.size - reach)])
         open_starts = passages[passages[:, 2] >= still_open, 1]
         if open_starts.size:

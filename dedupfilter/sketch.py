@@ -45,9 +45,16 @@ def permutations(config: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shingle_hashes(tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle) -> np.ndarray:
-    """k-gram hashes of a token stream (uint64; one per k-gram start)."""
+    """k-gram hashes of a token stream (uint64; one per k-gram start), with the k of its
+    language (``ShingleConfig.k_for``)."""
     backrefs = tokens.backrefs if config.parameterized else np.zeros_like(tokens.backrefs)
-    return _shingle.shingle_hashes(tokens.hashes, backrefs, config.k, np.uint64(config.seed))
+    return _shingle.shingle_hashes(tokens.hashes, backrefs, config.k_for(tokens.lang), np.uint64(config.seed))
+
+
+def kgrams(tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(``shingle_hashes``, ``informative_mask``) of a token stream."""
+    return shingle_hashes(tokens, config), informative_mask(tokens, config.k_for(tokens.lang))
 
 
 def signature(shingles: np.ndarray, config: MinHashConfig = DEFAULT_SKETCH_CONFIG.minhash) -> np.ndarray:
@@ -173,8 +180,7 @@ def sketch(text: str | bytes, lang: str | None = None, config: SketchConfig = DE
 
 def sketch_tokens(tokens: TokenStream, newlines: np.ndarray,
                   config: SketchConfig = DEFAULT_SKETCH_CONFIG) -> Sketch:
-    shingles = shingle_hashes(tokens, config.shingle)
-    informative = informative_mask(tokens, config.shingle.k)
+    shingles, informative = kgrams(tokens, config.shingle)
     fp_hashes, fp_positions = fingerprints(shingles, config.shingle, informative, tokens.lang)
     return Sketch(tokens, newlines, shingles, informative, fp_hashes, fp_positions,
                   signature(shingles, config.minhash), config)
@@ -399,9 +405,9 @@ def compare(a: Sketch, b: Sketch, gap: int = 8) -> Comparison:
         b_order = b_pos[np.argsort(b.shingles[b_pos], kind="stable")]
         q_index, rows = lookup_hits(a.shingles[a_pos], b.shingles[b_order])
         hit_d = b_order[rows].astype(np.int64)
-        k = a.config.shingle.k
+        k = a.config.shingle.k_for(a.tokens.lang)
         found, order = passages_from_hits(np.zeros(q_index.size, np.int64), a_pos[q_index], hit_d,
-                                          a.shingles, k, gap, a.config.shingle.guaranteed_match_tokens,
+                                          a.shingles, k, gap, a.config.shingle.guaranteed_match_tokens(a.tokens.lang),
                                           a.informative, bridge_substitutions=a.tokens.lang == TEXT)
         hit_d = hit_d[order]
         passages = tuple(Passage(q0, q1, int(hit_d[first]), min(int(hit_d[last]) + k, b.n_tokens), n)

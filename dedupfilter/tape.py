@@ -15,9 +15,6 @@ and lookup of a window.
   (contextual keywords, the C preprocessor). A token still open at the end of
   a piece (a word, a string not yet closed) is read again with the next one;
   names link to their last occurrence within k tokens, across pieces.
-- Fenced prose (FENCED_PROSE): only the fenced blocks' bodies, as prose (a
-  Markdown answer's code matched against protected code's comments and
-  docstrings, as ``check()`` matches ``mixed.fenced_prose``).
 - Markdown: prose, and each fenced block's body as code in the language its
   fence names. A block whose fence names no known language is held until
   ``UNTAGGED_HOLD`` characters of it have come (or it closes), then read in the
@@ -43,10 +40,9 @@ from .normalize.code import lex_code
 from .normalize.languages import LANGUAGES, MARKDOWN, TEXT, UnknownLanguageError, canonical_language
 from .normalize.mixed import _FENCE, _closing_fence, block_language
 from .normalize.text import normalize_text
-from .sketch import informative_mask, passage_sketch, shingle_hashes, usable_hits
+from .sketch import kgrams, passage_sketch, usable_hits
 from .normalize.tokens import TokenStream
 
-FENCED_PROSE = "fenced prose"  # a tape mode: the bodies of a Markdown text's fenced blocks, read as prose
 UNTAGGED_HOLD = 256  # characters of a block with no known language read before its language is chosen
 _MAY_BE_FENCE = re.compile(r"^[ \t]{0,3}[`~]", re.MULTILINE)
 _EMPTY_I64 = np.empty(0, np.int64)
@@ -89,13 +85,13 @@ class _Columns:
 
 
 class TokenTape:
-    """The tokens of an output from ``start`` on, read in ``mode`` ("text", "markdown",
-    FENCED_PROSE or a code language), with k-gram hashes, informative flags and index lookups."""
+    """The tokens of an output from ``start`` on, read in ``mode`` ("text", "markdown"
+    or a code language), with k-gram hashes, informative flags and index lookups."""
 
     def __init__(self, index, mode: str, start: int = 0):
         config: SketchConfig = index.settings.sketch
         self.index, self.mode, self.config = index, mode, config
-        self.k = config.shingle.k
+        self.k = config.shingle.k_for(mode)
         self.stable = start  # the text before this is read
         self.tokens = _Columns(hash=np.uint64, backref=np.int32, start=np.int64, end=np.int64, name=np.uint64)
         self.kgrams = _Columns(shingle=np.uint64, informative=np.bool_, lo=np.int64, hi=np.int64,
@@ -112,7 +108,7 @@ class TokenTape:
     def advance(self, text: str, at: int, p: int) -> None:
         """Read the output up to offset ``p``; ``text`` holds it from offset ``at`` on
         (from ``keep_from`` at least)."""
-        if self.mode not in (MARKDOWN, FENCED_PROSE):
+        if self.mode != MARKDOWN:
             self._read(text, at, p, self.mode, final=False)
             return
         while self.stable < p and self._markdown_step(text, at, p):
@@ -131,10 +127,7 @@ class TokenTape:
         if self._block is None:  # prose, up to the end of the next opening fence line
             m = _FENCE.search(text, lines_from, end) if lines_from <= end else None
             stop = at + m.end() if m else p
-            if self.mode == FENCED_PROSE:
-                self.stable = max(self.stable, stop)  # not read: the Markdown reading has it
-            else:
-                self._read(text, at, stop, TEXT, final=m is not None)
+            self._read(text, at, stop, TEXT, final=m is not None)
             self._note_lines(text, at, stop)
             if m:
                 self._open_block(m)
@@ -178,9 +171,7 @@ class TokenTape:
             tagged = canonical_language(word.strip("{}.,;")) if word else None
         except UnknownLanguageError:
             tagged = None
-        if self.mode == FENCED_PROSE:
-            self._start_segment(TEXT)  # read as prose whatever its language
-        elif tagged in LANGUAGES:
+        if tagged in LANGUAGES:
             self._start_segment(tagged)
         else:
             self._untagged = (self.stable, info)
@@ -248,9 +239,9 @@ class TokenTape:
         first = max(self.kgrams.end, self.tokens.base)
         if n - first < k:
             return
-        stream = TokenStream(*(self.tokens.get(name, first, n) for name in ("hash", "start", "end", "backref")), "")
-        shingles = shingle_hashes(stream, self.config.shingle)
-        informative = informative_mask(stream, k)
+        stream = TokenStream(*(self.tokens.get(name, first, n) for name in ("hash", "start", "end", "backref")),
+                             self.mode)
+        shingles, informative = kgrams(stream, self.config.shingle)
         lookup = self.index.lookup(shingles)
         usable, hit_q, hit_row, hit_doc = usable_hits(lookup.lo, lookup.hi, informative, lookup.ignored,
                                                       DISTINCTIVE_MAX_HITS, MAX_HITS_PER_HASH, self.index.fp.doc)
@@ -268,7 +259,7 @@ class TokenTape:
         starts = self.tokens.get("start", self.tokens.base, self.tokens.end)
         return self.tokens.base + int(np.searchsorted(starts, offset))
 
-    def tail(self, offset: int, lang: str):
+    def tail(self, offset: int):
         """(Sketch, Lookup) of the tokens from ``offset`` on, for ``index.passages`` and
         ``index.matches``: the k-grams, their informative flags and lookups as read; no
         fingerprints, no signature (a tail is matched by its passages, not as a whole)
@@ -277,7 +268,7 @@ class TokenTape:
         t0, n = self.first_token_at(offset), self.tokens.end
         m = max(0, n - self.k + 1 - t0) if n - t0 >= self.k else 0
         tokens = TokenStream(self.tokens.get("hash", t0, n), self.tokens.get("start", t0, n),
-                             self.tokens.get("end", t0, n), self.tokens.get("backref", t0, n), lang)
+                             self.tokens.get("end", t0, n), self.tokens.get("backref", t0, n), self.mode)
         rows = (t0, t0 + m)
         sketch = passage_sketch(tokens, _EMPTY_I64, self.kgrams.get("shingle", *rows),
                                 self.kgrams.get("informative", *rows), self.config)

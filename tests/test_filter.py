@@ -332,20 +332,24 @@ def test_language_detection_spends_one_parse_per_checkpoint(index, pydoc_docs, m
     assert final.verdict.to_dict() == f.check(answer).to_dict()
 
 
-def test_substituted_prose_is_redacted_without_a_leak(index, pydoc_docs):
+@pytest.mark.parametrize("after_code", [False, True])
+def test_substituted_prose_is_redacted_without_a_leak(index, pydoc_docs, after_code):
     """A protected help paragraph with every ninth word replaced, streamed without a
-    language: check() counts the substituted words between copied runs as evidence, and
-    so do the stream's windows, so nothing the final check flags was shown."""
+    language, alone or after a fenced code block (a Markdown answer, read as itself and as
+    prose): check() counts the substituted words between copied runs as evidence, and so do
+    the stream's windows, so nothing the final check flags was shown."""
     paragraph = max((p.text for d in pydoc_docs[:20] for p in corpora.paragraphs(d, min_words=80)
                      if detect_language(p.text) == "text"), key=len)
     words = paragraph.split()
     substitutes = ["thing", "other", "about", "which", "there"]
     altered = " ".join(substitutes[i % 5] if i % 9 == 3 else w for i, w in enumerate(words)) + "\n"
+    head = "Try this:\n\n```python\nfor item in sorted(items):\n    print(item)\n```\n\n" if after_code else ""
     f = OutputFilter(index, action="redact")
-    assert not f.check(altered).allowed
-    out, events = run(f, token_deltas(altered))
+    verdict = f.check(head + altered)
+    assert not verdict.allowed and verdict.matches[0].spans[0].query_start >= len(head)
+    out, events = run(f, token_deltas(head + altered))
     assert events[0].kind == "redact" and events[-1].leaked == ()
-    assert f.check(out).allowed
+    assert out.startswith(head) and f.check(out).allowed
 
 
 @pytest.mark.parametrize("as_markdown", [False, True])

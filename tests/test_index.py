@@ -468,7 +468,7 @@ def test_prose_is_winnowed_with_the_prose_window(stdlib_docs, pydoc_docs):
     for doc, tokens, first in ((0, code, 0), (0, prose, len(code) + PROSE_LANE_GAP),
                                (1, normalize(topic.text, "text"), 0)):
         shingles = shingle_hashes(tokens, config.shingle)
-        informative = informative_mask(tokens, config.shingle.k)
+        informative = informative_mask(tokens, config.shingle.k_for(tokens.lang))
         window = config.shingle.window_for(tokens.lang)
         masked = [h if ok else 2**64 - 1 for h, ok in zip(shingles.tolist(), informative.tolist())]
         expected = [p for p in reference.winnow(masked, window) if informative[p]]
@@ -479,6 +479,42 @@ def test_prose_is_winnowed_with_the_prose_window(stdlib_docs, pydoc_docs):
     assert n_prose > 1.5 * wide.fp_hash.size
 
 
+def test_prose_has_a_k_of_its_own(pydoc_docs, tmp_path):
+    """Help paragraphs with 10% of their words replaced: prose k-grams of 5 words leave
+    more of each copy whole than k-grams of 8 (the code k) do, so more copies are found."""
+    from corpora.transforms import substitute_words
+
+    topics = list(pydoc_docs[:20])
+    paragraphs = [p.text for d in topics for p in corpora.paragraphs(d, min_words=40)]
+    assert SketchConfig().shingle.k_for("text") == 5 and SketchConfig().shingle.k_for("python") == 8
+    caught = {}
+    for name, shingle in (("prose k", ShingleConfig()), ("code k", ShingleConfig(prose_k=None))):
+        index, _ = build_index(tmp_path / name, topics, IndexSettings(sketch=SketchConfig(shingle)))
+        caught[name] = sum(not index.query(substitute_words(p, 0.1, seed=i), "text").allowed
+                           for i, p in enumerate(paragraphs))
+    assert caught["prose k"] >= 0.85 * len(paragraphs) and caught["prose k"] > caught["code k"] + 10
+
+
+def test_markdown_documents_are_indexed_as_prose_too(pydoc_docs, tmp_path):
+    """A Markdown document's prose is found by a prose query (it has the prose k), and a
+    Markdown answer's prose by its reading as prose; both are copies, not comments."""
+    topic = next(d for d in pydoc_docs if len(list(corpora.paragraphs(d, min_words=60))) >= 2)
+    first, second = [p.text for p in corpora.paragraphs(topic, min_words=60)][:2]
+    readme = f"# Notes\n\n{first}\n\n```python\nprint('hello')\n```\n\n{second}\n"
+    index, _ = build_index(tmp_path / "md", [corpora.Document("readme.md", "readme.md", readme, "markdown"),
+                                             corpora.Document(topic.doc_id, topic.source, topic.text, "text")])
+    assert list(index.docs.langs) == ["markdown", "text"]
+    for query, lang in ((second, "text"), (f"Sure:\n\n```sh\nls -l\n```\n\n{first}\n", "markdown")):
+        verdict = index.query(query, lang, top=None)
+        assert verdict.action == "block"
+        found = {m.doc_id: m for m in verdict.matches}
+        assert {"readme.md", topic.doc_id} <= set(found)
+        span = max(found["readme.md"].spans, key=lambda s: s.tokens)
+        assert span.kind == "copy" and span.tokens >= 30
+        copied = first if lang == "markdown" else second
+        assert query[span.query_start:span.query_end] in copied
+
+
 def test_indexes_from_before_the_prose_window_open_and_keep_their_window(index_copy):
     """Manifests written before ``prose_window`` existed have no such field; their config
     (and its fingerprint, fb6a0ed7715ac189 for the defaults of that time) is unchanged:
@@ -486,11 +522,29 @@ def test_indexes_from_before_the_prose_window_open_and_keep_their_window(index_c
     version = storage.current_version_dir(index_copy)
     manifest = json.loads((version / "manifest.json").read_text())
     del manifest["settings"]["sketch"]["shingle"]["prose_window"]
+    del manifest["settings"]["sketch"]["shingle"]["prose_k"]
     manifest["config_fingerprint"] = "fb6a0ed7715ac189"
     (version / "manifest.json").write_text(json.dumps(manifest))
     old = ProtectedIndex.open(index_copy)
-    assert old.settings.sketch.shingle.prose_window is None and old.settings.sketch.shingle.window_for("text") == 8
+    shingle = old.settings.sketch.shingle
+    assert shingle.prose_window is None and shingle.window_for("text") == 8
+    assert shingle.prose_k is None and shingle.k_for("text") == 8
     assert old.settings.sketch.fingerprint == "fb6a0ed7715ac189" != SketchConfig().fingerprint
+
+
+def test_indexes_from_before_the_prose_k_open_and_keep_their_k(index_copy):
+    """Manifests written before ``prose_k`` existed (with ``prose_window``) have no such field:
+    their config fingerprint (22def1a9c1e5cc68 for the defaults of that time) is unchanged, and
+    prose there is read, and added, with the code k."""
+    version = storage.current_version_dir(index_copy)
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["settings"]["sketch"]["shingle"]["prose_k"]
+    manifest["config_fingerprint"] = "22def1a9c1e5cc68"
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    old = ProtectedIndex.open(index_copy)
+    shingle = old.settings.sketch.shingle
+    assert shingle.prose_k is None and shingle.k_for("text") == 8 and shingle.window_for("text") == 4
+    assert old.settings.sketch.fingerprint == "22def1a9c1e5cc68" != SketchConfig().fingerprint
 
 
 def test_a_failed_write_leaves_the_previous_index(index_copy, monkeypatch, protected_docs):
@@ -587,7 +641,7 @@ def test_cli_index_lifecycle(tmp_path, capsys, stdlib_docs):
     assert 0 < stats["comment_fingerprints"] < stats["fingerprints"]
     assert main(["index", "stats", str(idx)]) == 0
     out = capsys.readouterr().out
-    assert "code documents' comments and docstrings" in out and "window=8 prose_window=4" in out
+    assert "code documents' comments and docstrings" in out and "window=8 prose_k=5 prose_window=4" in out
     assert main(["index", "remove", str(idx), "--id", "no-such-doc"]) == 2
     assert "no document with id 'no-such-doc'" in capsys.readouterr().err
     assert main(["index", "remove", str(idx), "--id", victim]) == 0

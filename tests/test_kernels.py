@@ -123,14 +123,15 @@ def test_periodic_kgrams_are_not_fingerprints():
 
 
 def sketch_of(token_hashes, config: ShingleConfig):
-    """A sketch of bare token hashes, winnowed with ``config.window`` (its prose window unset)."""
+    """A sketch of bare token hashes with ``config.k`` and ``config.window`` (its prose k and
+    window unset)."""
     from dedupfilter.normalize import TokenStream
     from dedupfilter.sketch import sketch_tokens
 
     n = token_hashes.shape[0]
     tokens = TokenStream(token_hashes.astype(np.uint64), np.arange(n, dtype=np.int64),
                          np.arange(n, dtype=np.int64) + 1, np.zeros(n, np.int32), "text")
-    return sketch_tokens(tokens, np.empty(0, np.int64), SketchConfig(shingle=replace(config, prose_window=None)))
+    return sketch_tokens(tokens, np.empty(0, np.int64), SketchConfig(shingle=replace(config, prose_window=None, prose_k=None)))
 
 
 @pytest.mark.parametrize("scheme", ["affine64", "affine32"])

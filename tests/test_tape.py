@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedupfilter.normalize.code import lex_code
-from dedupfilter.normalize.mixed import block_language, code_blocks, fenced_prose
+from dedupfilter.normalize.mixed import block_language, code_blocks
 from dedupfilter.normalize.text import normalize_text
 from dedupfilter.sketch import informative_mask, shingle_hashes
-from dedupfilter.tape import FENCED_PROSE, UNTAGGED_HOLD, TokenTape
+from dedupfilter.tape import UNTAGGED_HOLD, TokenTape
 
 from .conftest import stdlib_doc
 from .test_normalize_code import CASES
@@ -70,13 +70,16 @@ def test_code_read_in_pieces_lexes_as_the_whole(index, lang, cuts):
         assert got == want if want < tape.k else got in (0, want)
 
 
-def test_kgrams_and_lookups_are_those_of_the_tokens(index):
+@pytest.mark.parametrize("mode", ["python", "text"])
+def test_kgrams_and_lookups_are_those_of_the_tokens(index, mode):
+    """k-grams with the k of the tape's mode (prose has its own), looked up in the index."""
     text = stdlib_doc("json/decoder.py").text[:6000]
-    tape = read_in_pieces(index, "python", text, list(range(0, len(text), 97)))
+    tape = read_in_pieces(index, mode, text, list(range(0, len(text), 97)))
     n = tape.tokens.end
-    stream, _, _ = lex_code(text, "python")
+    stream = lex_code(text, mode)[0] if mode != "text" else normalize_text(text)
     stream = type(stream)(stream.hashes[:n], stream.starts[:n], stream.ends[:n],
-                          tape.tokens.get("backref", 0, n).copy(), "python")
+                          tape.tokens.get("backref", 0, n).copy(), mode)
+    assert tape.k == (5 if mode == "text" else 8)
     shingles = shingle_hashes(stream)
     assert tape.kgrams.end == shingles.size
     assert tape.kgrams.get("shingle", 0, shingles.size).tolist() == shingles.tolist()
@@ -120,14 +123,13 @@ def test_markdown_read_in_pieces_reads_prose_and_each_block_as_code(index, cuts)
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cuts=st.lists(st.integers(0, 10**6), max_size=40))
-def test_fenced_prose_read_in_pieces_reads_the_blocks_bodies_as_prose(index, cuts):
-    """FENCED_PROSE: only the fenced bodies, each read as prose (untagged ones at once), as
-    ``mixed.fenced_prose`` reads the whole answer, whatever the pieces."""
+def test_a_markdown_answer_read_as_prose_in_pieces_is_read_whole(index, cuts):
+    """The prose tape of a Markdown answer (``check()``'s second reading of it): the whole
+    answer, fences and code too, as prose, whatever the pieces."""
     text = markdown_answer()
-    whole = fenced_prose(text)
+    whole = normalize_text(text)
     expected = list(zip(whole.hashes.tolist(), whole.starts.tolist(), whole.ends.tolist()))
-    assert len(expected) > 50 and all(start >= text.index("```python") for _, start, _ in expected)
-    assert_whole_but_the_open_end(tokens_of(read_in_pieces(index, FENCED_PROSE, text, cuts)), expected, text)
+    assert_whole_but_the_open_end(tokens_of(read_in_pieces(index, "text", text, cuts)), expected, text)
 
 
 def test_an_untagged_block_is_held_until_its_language_shows(index):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import SketchConfig
-from ..normalize import LANGUAGES, TokenStream, normalize, resolve_language
+from ..normalize import LANGUAGES, MARKDOWN, TokenStream, normalize, normalize_text, resolve_language
 from ..normalize.code import code_and_prose
 from ..sketch import fingerprints, informative_mask, newline_offsets, shingle_hashes, signature, signatures
 
@@ -62,7 +62,9 @@ def sketch_batch(items: list[tuple[str, str | None, str | None]], config: Sketch
     A code document's fingerprints are those of its code tokens, then those of the
     prose it carries (``code_and_prose``: comments, docstrings) read as prose, at
     positions from ``prose_lane_start`` on: a copied docstring is found by a query
-    read as prose. Its signature and token count are its code's."""
+    read as prose. A Markdown document's prose lane is the whole document read as
+    prose (prose has a k of its own: ``ShingleConfig.k_for``). Its signature and
+    token count are its first reading's."""
     langs, n_tokens, n_chars, shingle_sets = [], [], [], []
     fp_parts: list[tuple] = []
     for doc, (text, lang, path) in enumerate(items):
@@ -91,10 +93,13 @@ def sketch_batch(items: list[tuple[str, str | None, str | None]], config: Sketch
 
 def document_tokens(text: str, lang: str | None, path: str | None = None
                     ) -> tuple[str, TokenStream, TokenStream | None]:
-    """(resolved language, tokens, the prose of code: ``code_and_prose``; None for prose)."""
+    """(resolved language, tokens, the prose lane: the prose of code (``code_and_prose``),
+    Markdown read as prose; None for prose)."""
     resolved = resolve_language(text, lang, path)
     if resolved in LANGUAGES:
         return resolved, *code_and_prose(text, resolved)
+    if resolved == MARKDOWN:
+        return resolved, normalize(text, resolved), normalize_text(text)
     return resolved, normalize(text, resolved), None
 
 
@@ -106,7 +111,7 @@ def prose_lane_start(n_code_tokens: int) -> int:
 def _fingerprint_rows(tokens: TokenStream, shingles: np.ndarray, doc: int, first_position: int,
                       newlines: np.ndarray, config: SketchConfig) -> tuple:
     """(hash, doc, position, char start, char end, line start, line end) of each fingerprint."""
-    k = config.shingle.k
+    k = config.shingle.k_for(tokens.lang)
     fp_hash, fp_pos = fingerprints(shingles, config.shingle, informative_mask(tokens, k), tokens.lang)
     last_token = np.minimum(fp_pos + k - 1, len(tokens) - 1)
     char_start = tokens.starts[fp_pos]

@@ -115,10 +115,3 @@ def normalize_markdown(text: str, lexed: bool = False) -> TokenStream:
     if pos < len(text):
         parts.append(_segment_stream(text, pos, len(text), TEXT))
     return TokenStream.concat(parts, "markdown")
-
-
-def fenced_prose(text: str) -> TokenStream:
-    """The bodies of the fenced blocks, read as prose and joined (offsets into ``text``):
-    how a Markdown answer's code is matched against the comments and docstrings of
-    protected code (its prose outside the blocks is read as prose already)."""
-    return TokenStream.concat([_segment_stream(text, start, end, TEXT) for start, end, _ in code_blocks(text)], TEXT)
