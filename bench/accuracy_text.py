@@ -75,8 +75,8 @@ PUBLISHED = {
 }
 TARGETS = {"02-no-obfuscation": 0.95, "03-random-obfuscation": 0.90, "entire": 0.88}
 
-# The sweep, chosen on the training corpus. The default (k 8, gap 8, spans of
-# any reported length) is always part of it. A gap is the number of changed or
+# The sweep, chosen on the training corpus. The default (the prose k, gap 8, spans
+# of any reported length) is always part of it. A gap is the number of changed or
 # inserted tokens a passage bridges (sketch.passage_reach).
 K_VALUES = (2, 3, 5, 8)  # the k of prose (``ShingleConfig.prose_k``)
 TEXT_K = DEFAULT_SKETCH_CONFIG.shingle.k_for("text")

@@ -287,7 +287,9 @@ def run_throughput(args) -> dict:
     for n_docs in sizes:
         folder = WORK / f"pool-{n_docs}"
         n_bytes = shard_pool(n_docs, folder)
-        systems = [("dedupfilter --lang text", ours_command(folder, WORK / "out-ours-text", "--lang", "text")),
+        # Prose shingles of NGRAM tokens, as the peers' (the library's prose default is 5 words).
+        systems = [("dedupfilter --lang text", ours_command(folder, WORK / "out-ours-text", "--lang", "text",
+                                                            "--prose-k", str(NGRAM))),
                    ("dedupfilter (code normalization)",
                     ours_command(folder, WORK / "out-ours-code", "--lang-column", "lang"))]
         for peer in ("datatrove", "text-dedup", "datasketch"):

@@ -58,7 +58,8 @@ from dedupfilter.sketch import shingle_hashes, signature, signatures
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NUM_PERM = DEFAULT_SKETCH_CONFIG.minhash.num_perm
-K = DEFAULT_SKETCH_CONFIG.shingle.k
+K = DEFAULT_SKETCH_CONFIG.shingle.k  # of code
+K_PROSE = DEFAULT_SKETCH_CONFIG.shingle.k_for("text")
 PEER_SEED = 1
 PEER_K = 5  # peers shingle word 5-grams, the usual choice with datasketch
 MB = 1e6
@@ -357,7 +358,7 @@ def bench_signature_step(corpus: str, texts: list[str], lang: str, repeats: int)
     words = [word_shingles(t) for t in texts]
     words_bytes = [word_shingles_bytes(t) for t in texts]
     n_ours, n_words = sum(map(len, ours)), sum(map(len, words))
-    hashes, grams = f"dedupfilter's uint64 {K}-gram hashes", f"word {PEER_K}-grams"
+    hashes, grams = f"dedupfilter's uint64 {K_PROSE if lang == 'text' else K}-gram hashes", f"word {PEER_K}-grams"
     specs = [
         Spec(DEDUPFILTER, f"`signature` per text; {hashes}", n_ours, lambda: [signature(s) for s in ours]),
         Spec(DEDUPFILTER, f"`signatures` batch; {hashes}", n_ours, lambda: signatures(ours)),
@@ -565,7 +566,8 @@ def markdown(results: Results) -> str:
         "the time other jobs held the core (for 2-thread rows it is per core-second); *wall* is the "
         "elapsed time. noise = slowest / fastest wall-clock run. MB = 10^6 bytes of UTF-8 input.",
         f"- peers' tokenization: {PEER_TOKENIZATION}. dedupfilter: its own normalization, "
-        f"{K}-token k-grams, MinHash {NUM_PERM} x affine64 (bit-identical to datasketch's).", "",
+        f"{K}-token k-grams of code and {K_PROSE}-word k-grams of prose, MinHash {NUM_PERM} x affine64 "
+        "(bit-identical to datasketch's).", "",
         "## Targets (reported, not asserted)", "", *targets(results), "",
         "## End to end: raw text to 128-permutation signatures", "",
         "prose: `corpora.pydoc_topics()` repeated; code: `corpora.stdlib_python()`.", "",

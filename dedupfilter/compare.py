@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .align import DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, AlignParams, align
 from .config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchConfig
-from .normalize import MARKDOWN, TEXT, resolve_language
-from .sketch import compare, sketch
+from .index.protected import merged_per_document
+from .index.sketching import document_tokens
+from .normalize import LANGUAGES, TEXT, normalize_text, resolve_language
+from .sketch import compare, sketch, sketch_tokens
 from .verdict import Verdict, decide, match_from_comparison, with_reworded
 
 
@@ -20,8 +24,8 @@ def compare_texts(query: str, reference: str, lang: str | None = None, *,
     (default: ``lang``); where None, the path's extension decides, else a
     content guess. Spans are reported for passages of at least
     ``config.shingle.guaranteed_match_tokens`` tokens (shorter shared runs
-    are not guaranteed to be found by the index either). Prose against
-    Markdown is compared as prose on both sides (as an index matches them).
+    are not guaranteed to be found by the index either). Code and Markdown
+    are compared as prose too, as an index reads them (``ProtectedIndex.query``).
 
     With ``reworded``, prose is also aligned sentence by sentence
     (``align.align``): passages whose words were shuffled, substituted or
@@ -31,15 +35,31 @@ def compare_texts(query: str, reference: str, lang: str | None = None, *,
     """
     lang_a = resolve_language(query, lang, a_path)
     lang_b = resolve_language(reference, reference_lang or lang, b_path)
-    if {lang_a, lang_b} == {TEXT, MARKDOWN}:
-        lang_a = lang_b = TEXT
     a = sketch(query, lang_a, config)
     b = sketch(reference, lang_b, config)
-    comparison = compare(a, b, gap=policy.gap)
     name = b_path or "reference"
-    match = match_from_comparison(a, b, comparison, name, name,
-                                  min_span_tokens=config.shingle.guaranteed_match_tokens(lang_a))
+    matches = [match_from_comparison(a, b, compare(a, b, gap=policy.gap), name, name,
+                                     min_span_tokens=config.shingle.guaranteed_match_tokens(lang_a))]
+    # As an index reads them: the query as prose too (code and Markdown), against the
+    # reference's prose (a prose text; a Markdown text read as prose; code's comments).
+    a_prose = a if lang_a == TEXT else sketch_tokens(normalize_text(query), a.newlines, config)
+    b_prose = b if lang_b == TEXT else _prose_lane(reference, lang_b, b.newlines, config)
+    if (a_prose is not a or b_prose is not b) and b_prose is not None and a_prose.n_tokens and b_prose.n_tokens:
+        prose = match_from_comparison(a_prose, b_prose, compare(a_prose, b_prose, gap=policy.gap), name, name,
+                                      min_span_tokens=config.shingle.guaranteed_match_tokens(TEXT))
+        if lang_b in LANGUAGES:
+            prose = replace(prose, spans=tuple(replace(s, kind="comment") for s in prose.spans))
+        matches = merged_per_document(matches + [prose])
+    match = matches[0]
     if reworded and lang_a in PROSE_LANGUAGES and lang_b in PROSE_LANGUAGES:
-        match = with_reworded(match, a, b.line_of, align(query, reference, align_params), align_params.merge_chars)
+        match = with_reworded(match, a_prose, b.line_of, align(query, reference, align_params),
+                              align_params.merge_chars)
     matches = [match] if (match.spans or match.jaccard > 0) else []
     return decide(matches, policy)
+
+
+def _prose_lane(text: str, lang: str, newlines, config: SketchConfig):
+    """The sketch of what an index reads as prose in a document (``document_tokens``): None
+    for code with no comments or docstrings."""
+    prose = document_tokens(text, lang)[2]
+    return sketch_tokens(prose, newlines, config) if prose is not None and len(prose) else None

@@ -347,9 +347,7 @@ class StreamSession:
     def _window_language(self, p: int) -> str:
         """The language windows are normalized in, as ``check()`` would guess it
         for the whole output: the given one; Markdown once a fenced block has
-        begun; before that, the guess for the output's beginning (prose reads
-        as Markdown without fences does, and counts substituted words as
-        evidence as check() of prose does). Past 128 characters the guess is
+        begun; before that, the guess for the output's beginning. Past 128 characters the guess is
         made on the first 128, 256, 512 and DETECT_CHARS characters only, not
         at every checkpoint: detection may parse with every grammar, up to
         20 ms on prose. After the stream's first guess, those parses are spread

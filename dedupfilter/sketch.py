@@ -10,7 +10,7 @@ plus every k-gram hash, for exact comparison of two sketches.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -22,7 +22,7 @@ from .arrays import distinct, lex_order
 from ._kernels import passages as _passages
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
-from .normalize import TEXT, TokenStream, normalize
+from .normalize import MARKDOWN, TEXT, TokenStream, normalize, normalize_text
 from .normalize.text import codepoints
 
 
@@ -175,7 +175,19 @@ def sketch(text: str | bytes, lang: str | None = None, config: SketchConfig = DE
 
         text = decode(bytes(text))
     tokens = normalize(text, lang, path=path, lexed=lexed)
-    return sketch_tokens(tokens, newline_offsets(text), config)
+    found = sketch_tokens(tokens, newline_offsets(text), config)
+    if tokens.lang == MARKDOWN:
+        found = replace(found, signature=signature(document_shingles(text, tokens, config.shingle), config.minhash))
+    return found
+
+
+def document_shingles(text: str, tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle
+                      ) -> np.ndarray:
+    """The k-gram hashes of ``text`` (normalized as ``tokens``) a whole-document signature
+    is computed from: those of ``tokens``, but for Markdown those of its reading as prose,
+    so that a Markdown document and a prose copy of it are near-duplicates (prose has a k
+    of its own)."""
+    return shingle_hashes(normalize_text(text) if tokens.lang == MARKDOWN else tokens, config)
 
 
 def sketch_tokens(tokens: TokenStream, newlines: np.ndarray,

@@ -117,7 +117,9 @@ def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int]
     evidence = {copy: s.tokens for copy, s in zip(copies, match.spans)}
     kinds = {copy: s.kind for copy, s in zip(copies, match.spans)}
     spans = []
-    for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars):
+    query_tokens = [np.searchsorted(query.tokens.starts, [s.query_start, s.query_end]) for s in match.spans]
+    shares = [min(1.0, s.tokens / max(1, int(t[1] - t[0]))) for s, t in zip(match.spans, query_tokens)]
+    for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars, shares):
         tokens = np.searchsorted(query.tokens.starts, [q_start, q_end])
         # A copy kept as it was keeps its evidence; merged passages count their tokens.
         n_tokens = evidence.get((q_start, q_end, d_start, d_end)) if not is_reworded else None

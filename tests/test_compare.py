@@ -163,3 +163,28 @@ def test_demo_runs_and_catches_the_copy(capsys):
     assert "[removed: matches protected source stdlib:textwrap.py]" in out  # the streamed answer
     assert "left margin again" in out  # the prose after the copy went through
     assert np.any([line.strip().startswith("answer lines") for line in out.splitlines()])
+
+
+def test_markdown_is_compared_as_prose_too_as_an_index_reads_it(pydoc_docs, tmp_path):
+    """Help paragraphs with 10% of their words replaced, in a Markdown answer, against a
+    Markdown page holding them: compared as prose too (prose's k), as the index compares
+    them, so the two mostly agree (the index holds only winnowed fingerprints, so counts of
+    evidence near the limit differ); a code docstring copied into an answer is a comment span."""
+    from corpora.transforms import substitute_words
+    from dedupfilter.index import build_index
+
+    paragraphs = [p.text for d in pydoc_docs[:20] for p in corpora.paragraphs(d, min_words=40)][:40]
+    agree = blocked = 0
+    for i, p in enumerate(paragraphs):
+        page = f"# Page\n\n{p}\n\n```python\nprint({i})\n```\n"
+        answer = f"Sure:\n\n{substitute_words(p, 0.1, seed=i)}\n\n```sh\nls\n```\n"
+        pair = compare_texts(answer, page, "markdown")
+        index, _ = build_index(tmp_path / f"i{i}", [corpora.Document("page", "page", page, "markdown")])
+        agree += pair.action == index.query(answer, "markdown").action
+        blocked += not pair.allowed
+    assert agree >= 0.85 * len(paragraphs) and blocked >= 0.85 * len(paragraphs)
+    module = stdlib_doc("textwrap.py")
+    docstring = module.text[module.text.index('"""Remove any common'):module.text.index("Entirely blank lines")]
+    verdict = compare_texts(f"It says:\n\n```python\n{docstring}\n```\n", module.text, "markdown",
+                            reference_lang="python")
+    assert verdict.matches[0].spans and {s.kind for s in verdict.matches[0].spans} == {"comment"}

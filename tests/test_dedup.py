@@ -264,6 +264,19 @@ def test_jsonl_lines_come_back_byte_for_byte(corpus, tmp_path):
     assert (tmp_path / "out.jsonl").read_bytes() == b"".join(lines[i] for i in expected_kept(corpus, 2))
 
 
+def test_a_markdown_copy_of_prose_is_its_duplicate(pydoc_docs, tmp_path):
+    """Markdown is compared as a whole by its prose, so a paragraph and its copy under a
+    heading or beside a code block cluster together."""
+    paragraph = next(p.text for p in corpora.paragraphs(pydoc_docs[3], min_words=80))
+    rows = [{"text": paragraph, "lang": "text"}, {"text": f"# Note\n\n{paragraph}", "lang": "markdown"},
+            {"text": f"{paragraph}\n```python\nx = 1\n```\n", "lang": "markdown"},
+            {"text": pydoc_docs[9].text, "lang": "text"}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    dedup(str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"), lang_column="lang", n_workers=1, progress=False)
+    kept = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert kept == [rows[0], rows[3]]
+
+
 def test_jsonl_with_a_column_changing_type_between_rows(corpus, tmp_path):
     """Arrow's JSON reader refuses such a file; the line-by-line reader takes over, same result."""
     rows = [{**r, "score": "n/a" if i % 7 == 0 else r["score"]} for i, r in enumerate(corpus)]

@@ -513,6 +513,42 @@ def test_markdown_documents_are_indexed_as_prose_too(pydoc_docs, tmp_path):
         assert span.kind == "copy" and span.tokens >= 30
         copied = first if lang == "markdown" else second
         assert query[span.query_start:span.query_end] in copied
+        spans = sorted(found["readme.md"].spans, key=lambda s: s.query_start)
+        assert all(a.query_end <= b.query_start for a, b in zip(spans, spans[1:]))  # each passage once
+
+
+def test_markdown_and_its_prose_are_one_document_as_a_whole(pydoc_docs, tmp_path):
+    """A Markdown document's signature is its prose's: a prose copy of it is a near-duplicate
+    (prose has its own k, which a Markdown document's own stream does not); with the text
+    stored, a span in its prose lane is widened to the copy's ends like any other."""
+    from dedupfilter.sketch import estimated_jaccard, sketch
+
+    paragraphs = [p.text for p in corpora.paragraphs(pydoc_docs[5], min_words=30)][:3]
+    readme = "# Notes\n\n" + "\n\n".join(paragraphs) + "\n"
+    assert estimated_jaccard(sketch(readme, "markdown").signature, sketch(readme, "text").signature) == 1.0
+    index, _ = build_index(tmp_path / "md", [corpora.Document("readme.md", "readme.md", readme, "markdown")],
+                           IndexSettings(store_text=True))
+    assert index.query(readme, "text").matches[0].jaccard == 1.0
+    for paragraph in paragraphs:
+        span = max(index.query(paragraph, "text").matches[0].spans, key=lambda s: s.tokens)
+        tokens = normalize(paragraph, "text")
+        assert (span.query_start, span.query_end) == (tokens.starts[0], tokens.ends[-1])  # first to last word
+        assert readme[span.doc_start:span.doc_end] == paragraph[span.query_start:span.query_end]
+
+
+def test_a_prose_template_is_ignored_in_markdown_too(pydoc_docs, tmp_path):
+    """A licence paragraph registered as a prose template is boilerplate in Markdown
+    documents and answers as well, in both their readings."""
+    paragraphs = [p.text for d in pydoc_docs[:10] for p in corpora.paragraphs(d, min_words=60)]
+    licence = paragraphs[5]
+    docs = [corpora.Document(f"doc{i}.md", f"doc{i}.md", f"# Doc {i}\n\n{paragraphs[i]}\n\n{licence}\n\n"
+                             f"```python\nprint({i})\n```\n", "markdown") for i in range(3)]
+    answer = f"Here you go:\n\n{licence}\n\n```sh\nls\n```\n"
+    without = build_index(tmp_path / "a", docs)[0]
+    assert not without.query(answer, "markdown").allowed
+    ignoring = build_index(tmp_path / "b", docs, templates=[(licence, "text")])[0]
+    for text, lang in ((answer, "markdown"), (answer, None), (licence, "text")):
+        assert ignoring.query(text, lang).allowed
 
 
 def test_indexes_from_before_the_prose_window_open_and_keep_their_window(index_copy):
@@ -713,3 +749,8 @@ def test_matches_of_two_readings_merge_per_document():
     assert merged[0].spans == (code, docstring, prose)
     assert (merged[0].jaccard, merged[0].containment, merged[0].containment_doc) == (0.1, 0.5, 0.2)
     assert merged[0].longest_span == 60 and merged[1].spans == (inside,)
+    # One passage found by both readings, with their own k: its ends a few tokens apart.
+    as_markdown, as_text = Span(0, 465, 0, 465, (1, 8), (1, 8), 74), Span(22, 475, 22, 475, (1, 8), (1, 8), 72)
+    once = merged_per_document([Match("m", "s", 0, 0.9, 0.9, 0.9, (as_text,)),
+                                Match("m", "s", 0, 0.9, 0.9, 0.9, (as_markdown,))])
+    assert once[0].spans == (as_markdown,)

@@ -48,7 +48,7 @@ from ..io import InputError, TableColumns
 from ..normalize import normalize
 from ..progress import Progress
 from ..shards import Layout, Shard, ShardWriter, plan_shards, read_shard, replace_path
-from ..sketch import shingle_hashes, signatures
+from ..sketch import document_shingles, signatures
 
 VERIFY_MODES = ("exact", "signature", "none")
 WORK_FORMAT = 1
@@ -180,7 +180,7 @@ def sketch_shard(shard: Shard, settings: DedupSettings, target: str) -> int:
         if text is None:
             continue
         lang = settings.lang or lang
-        all_shingles.append(shingle_hashes(normalize(text, lang, path=path), settings.sketch.shingle))
+        all_shingles.append(document_shingles(text, normalize(text, lang, path=path), settings.sketch.shingle))
         n_chars[i] = len(text)
         if index is not None:
             protected[i] = not index.query(text, lang, path=path, top=1).allowed

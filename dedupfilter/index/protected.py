@@ -27,7 +27,7 @@ import pyarrow as pa
 from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, ShingleConfig, SketchConfig
-from ..normalize import LANGUAGES, MARKDOWN, TEXT, decode, normalize, normalize_text, resolve_language
+from ..normalize import LANGUAGES, MARKDOWN, TEXT, TokenStream, decode, normalize_text, resolve_language
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, kgrams, line_number,
                       newline_offsets, passage_sketch, shingle_hashes, sketch, table_directory, usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
@@ -35,7 +35,7 @@ from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, Ali
 from ..verdict import Match, Span, Verdict, decide, with_reworded
 from . import storage
 from .lsh import optimal_bands
-from .sketching import BatchSketch, document_tokens, sketch_batch, sketch_corpus
+from .sketching import BatchSketch, document_tokens, prose_lane_start, sketch_batch, sketch_corpus
 from .storage import IndexError_, column
 
 MAX_HITS_PER_HASH = 1024  # rows looked at per query k-gram
@@ -182,16 +182,34 @@ def merged_per_document(matches: list[Match]) -> list[Match]:
 
 
 def _outermost(spans: tuple[Span, ...]) -> tuple[Span, ...]:
-    """The spans, by start, without those another span holds (in the query) with at least
-    as many tokens: the same passage found by two readings is reported once, and a
-    docstring's passage inside a code passage with fewer tokens is kept. (A span's holders
-    sort before it, and a holder dropped has a holder of its own that holds the span.)"""
+    """The spans, by start, without those a span with at least as many tokens holds in the
+    query, or overlaps for most of their length on both sides (``_mostly_overlaps``): the same
+    passage found by two readings (with their own k, so ends apart by a few tokens) is
+    reported once, and a docstring's passage inside a code passage with fewer tokens is kept."""
     kept: list[Span] = []
-    for s in sorted(set(spans), key=lambda s: (s.query_start, -s.query_end, -s.tokens, s.doc_start, s.doc_end)):
-        if not any(k.query_start <= s.query_start and s.query_end <= k.query_end and k.tokens >= s.tokens
+    for s in sorted(set(spans), key=lambda s: (-s.tokens, s.query_start, -s.query_end, s.doc_start, s.doc_end)):
+        if not any(k.query_start <= s.query_start and s.query_end <= k.query_end or _mostly_overlaps(k, s)
                    for k in kept):
             kept.append(s)
-    return tuple(kept)
+    return tuple(sorted(kept, key=lambda s: (s.query_start, -s.query_end, -s.tokens, s.doc_start, s.doc_end)))
+
+
+def _mostly_overlaps(a: Span, b: Span, share: float = 0.8) -> bool:
+    """Whether ``a`` overlaps ``share`` of ``b`` or more, in the query and in the document."""
+    def overlap(a0, a1, b0, b1):
+        return min(a1, b1) - max(a0, b0)
+    return (overlap(a.query_start, a.query_end, b.query_start, b.query_end) >= share * (b.query_end - b.query_start)
+            and overlap(a.doc_start, a.doc_end, b.doc_start, b.doc_end) >= share * (b.doc_end - b.doc_start))
+
+
+def _template_readings(text: str, lang: str | None) -> list[TokenStream]:
+    """A template's tokens as its language reads them, its prose lane (code's comments), and
+    its whole text as prose, with the prose k and with the code k (the prose of a Markdown
+    document's own stream): a template's text is boilerplate wherever it occurs."""
+    _, tokens, lane = document_tokens(text, lang)
+    prose = normalize_text(text)
+    as_markdown = TokenStream(prose.hashes, prose.starts, prose.ends, prose.backrefs, MARKDOWN)
+    return [t for t in (tokens, lane, prose, as_markdown) if t is not None]
 
 
 def _take(values: Sequence[str], rows: np.ndarray) -> list[str]:
@@ -342,7 +360,7 @@ class ProtectedIndex:
         self.manifest = manifest or {}
         self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
         self.words = words if words is not None else _SentenceKeys.empty()
-        self._stored_cache: dict[int, _StoredKgrams] = {}
+        self._stored_cache: dict[tuple[int, bool], _StoredKgrams] = {}
         self._stored_lock = threading.Lock()
         self._directory = directory if directory is not None and _fits(directory, self.fp.hash) else None
 
@@ -436,9 +454,10 @@ class ProtectedIndex:
                               self.templates, sentences=sentences, words=words)
 
     def with_templates(self, texts: Iterable[tuple[str, str | None]]) -> "ProtectedIndex":
-        """A new index that ignores every k-gram of the given (text, lang) templates."""
+        """A new index that ignores every k-gram of the given (text, lang) templates, in every
+        reading the template's text may be matched in (``_template_readings``)."""
         hashes = [shingle_hashes(tokens, self.settings.sketch.shingle)
-                  for text, lang in texts for tokens in document_tokens(text, lang)[1:] if tokens is not None]
+                  for text, lang in texts for tokens in _template_readings(text, lang)]
         templates = _sorted_unique(np.concatenate([self.templates, *hashes]))
         return ProtectedIndex(self.path, self.settings, self.policy, self.docs, self.signatures, self.fp,
                               templates, sentences=self.sentences, words=self.words)
@@ -593,20 +612,25 @@ class ProtectedIndex:
             raise ValueError("reworded passages are found by aligning the query with the protected "
                              "text, which this index does not store: build it with --store-text")
         query = self.sketch(text, resolved, parse_code=parse_code)
-        # Looked up once for both uses when the query is aligned too.
-        lookup = self.lookup(query.shingles) if reworded and len(self) and query.n_tokens else None
-        found = self.matches(query, policy, lookup=lookup)
         # Code and Markdown are matched as prose too (prose has a k of its own): code
         # documents' comments and docstrings, and Markdown documents, are indexed as prose
         # as well (``sketch_batch``), and prose documents quote code (grammar rules,
         # interpreter sessions). By passages only, as a stream does.
         as_prose = normalize_text(text) if resolved in LANGUAGES or resolved == MARKDOWN else None
-        if as_prose is not None and len(as_prose):
-            second = passage_sketch(as_prose, query.newlines, *kgrams(as_prose, self.settings.sketch.shingle),
-                                    self.settings.sketch)
-            found = merged_per_document(found + self.matches(second, policy, near_duplicates=False))
-        if lookup is not None and resolved in PROSE_LANGUAGES:
-            found = self._with_reworded(text, query, lookup, found, reworded_candidates, align_params)
+        second = (passage_sketch(as_prose, query.newlines, *kgrams(as_prose, self.settings.sketch.shingle),
+                                 self.settings.sketch) if as_prose is not None and len(as_prose) else None)
+        # The prose reading is aligned too with ``reworded``; its lookup is made once for both uses.
+        prose_query = query if resolved == TEXT else second
+        aligned = (reworded and resolved in PROSE_LANGUAGES and len(self) > 0 and prose_query is not None
+                   and prose_query.n_tokens > 0)
+        lookup = self.lookup(prose_query.shingles) if aligned else None
+        found = self.matches(query, policy, lookup=lookup if prose_query is query else None)
+        if second is not None:
+            found = merged_per_document(found + self.matches(second, policy, near_duplicates=False,
+                                                             lookup=lookup if prose_query is second else None))
+        if aligned:
+            found = self._with_reworded(text, prose_query, query.signature, lookup, found, reworded_candidates,
+                                        align_params)
         verdict = decide(found, policy)
         return verdict if top is None else replace(verdict, matches=verdict.matches[:top])
 
@@ -635,10 +659,11 @@ class ProtectedIndex:
         ranked = docs[np.lexsort((docs, -score))].tolist() + hit_docs[np.argsort(-n_hits, kind="stable")].tolist()
         return list(dict.fromkeys(ranked))[:n]
 
-    def _with_reworded(self, text: str, query: Sketch, lookup: Lookup, found: list[Match], n_candidates: int,
-                       params: AlignParams) -> list[Match]:
+    def _with_reworded(self, text: str, query: Sketch, signature: np.ndarray, lookup: Lookup, found: list[Match],
+                       n_candidates: int, params: AlignParams) -> list[Match]:
         """``found`` with the reworded passages of ``n_candidates`` candidate documents
-        (``_reworded_candidates``)."""
+        (``_reworded_candidates``); ``query``: the text's prose reading, ``signature``: its
+        whole-document signature."""
         query_sentences = sentences(text, params.min_sentence_words)
         by_id = {m.doc_id: m for m in found}
         for doc in self._reworded_candidates(query, lookup, query_sentences, n_candidates):
@@ -649,7 +674,7 @@ class ProtectedIndex:
             doc_id = self.docs.ids[doc]
             match = by_id.get(doc_id) or Match(
                 doc_id, self.docs.sources[doc],
-                float(np.count_nonzero(self.signatures[doc] == query.signature)) / query.signature.size,
+                float(np.count_nonzero(self.signatures[doc] == signature)) / signature.size,
                 0.0, 0.0, 0.0, ())
             by_id[doc_id] = with_reworded(match, query, lambda offset: doc_text.count("\n", 0, offset) + 1,
                                           passages, params.merge_chars)
@@ -775,10 +800,12 @@ class ProtectedIndex:
             r0, r1 = hit_row[first], hit_row[last]
             d0, d1 = int(self.fp.pos[r0]), int(self.fp.pos[r1]) + k
             evidence = (q0, q1, d1 - d0)
-            if i == 0 or rows[i - 1][0] != doc:  # rows are in document order
-                doc_kgrams = self._stored_kgrams(doc) if widen else None
-            stored = doc_kgrams
-            if stored is not None and not (d1 - k < stored.shingles.size  # not a code document's prose
+            in_lane = d0 >= self.docs.n_tokens[doc]  # the document's prose lane (``sketch_batch``)
+            if in_lane:
+                lane_start = prose_lane_start(int(self.docs.n_tokens[doc]))
+                d0, d1 = d0 - lane_start, d1 - lane_start
+            stored = self._stored_kgrams(doc, in_lane) if widen else None
+            if stored is not None and not (0 <= d0 and d1 - k < stored.shingles.size
                                            and stored.shingles[d0] == self.fp.hash[r0]
                                            and stored.shingles[d1 - k] == self.fp.hash[r1]):
                 stored = None  # the text no longer sketches as it was indexed
@@ -797,28 +824,31 @@ class ProtectedIndex:
                 doc_lines = stored.line_of(doc_chars[0]), stored.line_of(max(doc_chars[0], doc_chars[1] - 1))
             qs, qe = int(starts[q0]), int(ends[q1 - 1])
             # A code document's prose lane is its comments and docstrings.
-            kind = "comment" if d0 >= self.docs.n_tokens[doc] and self.docs.langs[doc] in LANGUAGES else "copy"
+            kind = "comment" if in_lane and self.docs.langs[doc] in LANGUAGES else "copy"
             span = Span(qs, qe, *doc_chars, (query.line_of(qs), query.line_of(max(qs, qe - 1))), doc_lines, covered,
                         kind)
             out.setdefault(doc, []).append(_LocalSpan(span, (q0, q1), evidence))
         return out
 
-    def _stored_kgrams(self, doc: int) -> "_StoredKgrams | None":
-        """Every k-gram of a document's stored text, as it was indexed (None without
-        stored text); the last few documents asked for are kept."""
+    def _stored_kgrams(self, doc: int, prose_lane: bool = False) -> "_StoredKgrams | None":
+        """Every k-gram of a document's stored text, as it was indexed, or of its prose lane
+        (positions from the lane's start); None without stored text. The last few asked for
+        are kept."""
         if self.docs.texts is None:
             return None
         with self._stored_lock:
-            found = self._stored_cache.pop(doc, None)
+            found = self._stored_cache.pop((doc, prose_lane), None)
         if found is None:
             text, lang = self.docs.texts[doc], self.docs.langs[doc]
-            tokens = normalize(text, lang)
+            _, tokens, lane = document_tokens(text, lang)
+            if prose_lane:
+                tokens = lane if lane is not None else normalize_text("")
             found = _StoredKgrams(*kgrams(tokens, self.settings.sketch.shingle), tokens.starts, tokens.ends,
                                   newline_offsets(text))
         with self._stored_lock:  # queries may come from several threads
             while len(self._stored_cache) >= STORED_KGRAMS_CACHED:
                 self._stored_cache.pop(next(iter(self._stored_cache)))
-            self._stored_cache[doc] = found  # most recent last
+            self._stored_cache[(doc, prose_lane)] = found  # most recent last
         return found
 
     def _match(self, doc: int, jaccard: float, spans: list["_LocalSpan"], query: Sketch) -> Match:
@@ -849,7 +879,8 @@ class ProtectedIndex:
             "bytes_on_disk": on_disk, "languages": dict(sorted(langs.items())),
             "stores_text": self.docs.texts is not None, "sentence_keys": int(self.sentences.key.size),
             "word_keys": int(self.words.key.size),
-            "comment_fingerprints": int(np.count_nonzero(self.fp.pos >= self.docs.n_tokens[self.fp.doc])),
+            "comment_fingerprints": int(np.count_nonzero((self.fp.pos >= self.docs.n_tokens[self.fp.doc])
+                                                         & self._is_code_doc()[self.fp.doc])),
             "code_documents": sum(n for lang, n in langs.items() if lang in LANGUAGES),
             "config": self.settings.sketch.to_dict(), "config_fingerprint": self.settings.sketch.fingerprint,
             "lsh": {"threshold": self.settings.lsh_threshold, "bands": n_bands, "rows": rows},
@@ -857,6 +888,9 @@ class ProtectedIndex:
             "policy": self.policy.to_dict(),
             "created": self.manifest.get("created"), "updated": self.manifest.get("updated"),
         }
+
+    def _is_code_doc(self) -> np.ndarray:
+        return np.fromiter((lang in LANGUAGES for lang in self.docs.langs), bool, len(self))
 
     def text_of(self, doc_id: str) -> str | None:
         if self.docs.texts is None:

@@ -63,8 +63,9 @@ def sketch_batch(items: list[tuple[str, str | None, str | None]], config: Sketch
     prose it carries (``code_and_prose``: comments, docstrings) read as prose, at
     positions from ``prose_lane_start`` on: a copied docstring is found by a query
     read as prose. A Markdown document's prose lane is the whole document read as
-    prose (prose has a k of its own: ``ShingleConfig.k_for``). Its signature and
-    token count are its first reading's."""
+    prose (prose has a k of its own: ``ShingleConfig.k_for``). Its token count is its
+    first reading's, and so is its signature, but a Markdown document's, which is its
+    prose lane's (``sketch.document_shingles``)."""
     langs, n_tokens, n_chars, shingle_sets = [], [], [], []
     fp_parts: list[tuple] = []
     for doc, (text, lang, path) in enumerate(items):
@@ -72,13 +73,15 @@ def sketch_batch(items: list[tuple[str, str | None, str | None]], config: Sketch
         newlines = newline_offsets(text)
         shingles = shingle_hashes(tokens, config.shingle)
         fp_parts.append(_fingerprint_rows(tokens, shingles, doc, 0, newlines, config))
+        prose_shingles = shingle_hashes(prose, config.shingle) if prose is not None else None
         if prose is not None and len(prose):
-            fp_parts.append(_fingerprint_rows(prose, shingle_hashes(prose, config.shingle), doc,
-                                              prose_lane_start(len(tokens)), newlines, config))
+            fp_parts.append(_fingerprint_rows(prose, prose_shingles, doc, prose_lane_start(len(tokens)), newlines,
+                                              config))
         langs.append(resolved)
         n_tokens.append(len(tokens))
         n_chars.append(len(text))
-        shingle_sets.append(shingles)
+        # As ``sketch.document_shingles``: Markdown is compared as a whole by its prose.
+        shingle_sets.append(prose_shingles if resolved == MARKDOWN else shingles)
     if batch_signatures:
         sigs = signatures(shingle_sets, config.minhash)
     else:
