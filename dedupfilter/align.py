@@ -338,33 +338,26 @@ def _without_overlaps(passages: list[ReusedPassage]) -> list[ReusedPassage]:
 Extent = tuple[int, int, int, int, bool]
 
 
-# A copy whose evidence covers this share of a reworded passage stands for it. With prose
-# k-grams of 5 words a reworded passage holds short copies joined across edits, which stood
-# for it when their extents covered half of it: bench/evasion.py --reworded, help paragraphs
-# with 30% of their words edited, caught 0.887; 0.987 with one copy's evidence at 0.8.
-COPY_COVERS = 0.8
-
-
 def with_copies(copies: list[tuple[int, int, int, int]], reworded: list[ReusedPassage],
                 merge_chars: int = DEFAULT_ALIGN_PARAMS.merge_chars,
-                evidence_shares: list[float] | None = None) -> list[Extent]:
+                flagged: list[bool] | None = None) -> list[Extent]:
     """Copied passages (exact k-gram evidence) and reworded ones as one list.
 
-    A reworded passage covered by one copy's evidence in the query, for at least
-    COPY_COVERS of its length, adds nothing (the copy is the more precise extent). ``evidence_shares``: the share
-    of each copy's query tokens that is evidence (default: all); a copy that joins
-    short runs across edits covers a reworded passage only by that share, as
-    several short copies inside it are only pieces of it. Otherwise the reworded
-    passage absorbs the copies it overlaps. Passages within ``merge_chars`` of each
-    other on both sides are then joined: one reuse case, not several pieces of it.
+    A reworded passage mostly covered by copies in the query adds nothing (the
+    copies are the more precise extent); otherwise it absorbs the copies it
+    overlaps. Only copies long enough to flag on their own count (``flagged``; default:
+    all): short copies inside a reworded passage (prose k-grams of 5 words keep many
+    pieces of one) are pieces of it, which the edits between them cut apart.
+    Passages within ``merge_chars`` of each other on both sides are then joined: one
+    reuse case, not several pieces of it.
     """
-    shares = dict(zip(copies, evidence_shares)) if evidence_shares is not None else {}
+    standing = set(c for c, ok in zip(copies, flagged) if ok) if flagged is not None else set(copies)
     extents: list[Extent] = [(*c, False) for c in copies]
     for r in reworded:
         overlapping = [e for e in extents if e[0] < r.query_end and r.query_start < e[1]]
-        covered = max(((min(r.query_end, e[1]) - max(r.query_start, e[0])) * shares.get(e[:4], 1.0)
-                       for e in overlapping if not e[4]), default=0)
-        if covered >= COPY_COVERS * (r.query_end - r.query_start):
+        covered = sum(min(r.query_end, e[1]) - max(r.query_start, e[0]) for e in overlapping
+                      if not e[4] and e[:4] in standing)
+        if 2 * covered >= r.query_end - r.query_start:
             continue
         extents = [e for e in extents if e not in overlapping]
         extents.append((min([r.query_start] + [e[0] for e in overlapping]),

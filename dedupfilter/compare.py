@@ -53,7 +53,7 @@ def compare_texts(query: str, reference: str, lang: str | None = None, *,
     match = matches[0]
     if reworded and lang_a in PROSE_LANGUAGES and lang_b in PROSE_LANGUAGES:
         match = with_reworded(match, a_prose, b.line_of, align(query, reference, align_params),
-                              align_params.merge_chars)
+                              align_params.merge_chars, policy.min_match_tokens)
     matches = [match] if (match.spans or match.jaccard > 0) else []
     return decide(matches, policy)
 

@@ -107,19 +107,19 @@ def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, do
 
 
 def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int],
-                  reworded: list[ReusedPassage], merge_chars: int) -> Match:
+                  reworded: list[ReusedPassage], merge_chars: int, min_tokens: int) -> Match:
     """``match`` with its copied spans and the reworded passages found against the
-    same document combined (``align.with_copies``); ``doc_line_of`` gives the 1-based
-    line of a character offset in the document."""
+    same document combined (``align.with_copies``; copies of ``min_tokens`` or more
+    flag on their own); ``doc_line_of`` gives the 1-based line of a character offset
+    in the document."""
     if not reworded:
         return match
     copies = [(s.query_start, s.query_end, s.doc_start, s.doc_end) for s in match.spans]
     evidence = {copy: s.tokens for copy, s in zip(copies, match.spans)}
     kinds = {copy: s.kind for copy, s in zip(copies, match.spans)}
     spans = []
-    query_tokens = [np.searchsorted(query.tokens.starts, [s.query_start, s.query_end]) for s in match.spans]
-    shares = [min(1.0, s.tokens / max(1, int(t[1] - t[0]))) for s, t in zip(match.spans, query_tokens)]
-    for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars, shares):
+    flagged = [s.tokens >= min_tokens for s in match.spans]
+    for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars, flagged):
         tokens = np.searchsorted(query.tokens.starts, [q_start, q_end])
         # A copy kept as it was keeps its evidence; merged passages count their tokens.
         n_tokens = evidence.get((q_start, q_end, d_start, d_end)) if not is_reworded else None

@@ -117,13 +117,13 @@ def test_with_copies_prefers_copies_that_cover_a_reworded_passage():
     assert with_copies(copies, [_p(90, 420, 990, 1330)]) == [(100, 400, 1000, 1300, False)]
 
 
-def test_with_copies_keeps_a_reworded_passage_a_copy_covers_only_in_part():
-    """A copy over 70% of a reworded passage, or over all of it with a third of its tokens
-    as evidence (short runs joined across edits), does not stand for it: the passage absorbs it."""
+def test_with_copies_keeps_a_reworded_passage_whose_copies_are_too_short_to_flag():
+    """Copies too short to flag on their own (pieces of a reworded passage, cut apart by its
+    edits) do not stand for it, however much of it they cover: it absorbs them."""
     reworded = [_p(0, 1000, 5000, 6000)]
-    assert with_copies([(300, 1000, 5300, 6000)], reworded) == [(0, 1000, 5000, 6000, True)]
-    assert with_copies([(0, 1000, 5000, 6000)], reworded, evidence_shares=[0.3]) == [(0, 1000, 5000, 6000, True)]
-    assert with_copies([(0, 1000, 5000, 6000)], reworded, evidence_shares=[0.9]) == [(0, 1000, 5000, 6000, False)]
+    pieces = [(0, 300, 5000, 5300), (350, 700, 5350, 5700), (750, 1000, 5750, 6000)]
+    assert with_copies(pieces, reworded, flagged=[False, False, False]) == [(0, 1000, 5000, 6000, True)]
+    assert with_copies(pieces, reworded, merge_chars=0, flagged=[True, True, False]) == [(*p, False) for p in pieces]
 
 
 def test_with_copies_joins_a_reworded_passage_and_the_copies_it_overlaps():

@@ -630,7 +630,7 @@ class ProtectedIndex:
                                                              lookup=lookup if prose_query is second else None))
         if aligned:
             found = self._with_reworded(text, prose_query, query.signature, lookup, found, reworded_candidates,
-                                        align_params)
+                                        align_params, policy.min_match_tokens)
         verdict = decide(found, policy)
         return verdict if top is None else replace(verdict, matches=verdict.matches[:top])
 
@@ -660,7 +660,7 @@ class ProtectedIndex:
         return list(dict.fromkeys(ranked))[:n]
 
     def _with_reworded(self, text: str, query: Sketch, signature: np.ndarray, lookup: Lookup, found: list[Match],
-                       n_candidates: int, params: AlignParams) -> list[Match]:
+                       n_candidates: int, params: AlignParams, min_tokens: int) -> list[Match]:
         """``found`` with the reworded passages of ``n_candidates`` candidate documents
         (``_reworded_candidates``); ``query``: the text's prose reading, ``signature``: its
         whole-document signature."""
@@ -677,7 +677,7 @@ class ProtectedIndex:
                 float(np.count_nonzero(self.signatures[doc] == signature)) / signature.size,
                 0.0, 0.0, 0.0, ())
             by_id[doc_id] = with_reworded(match, query, lambda offset: doc_text.count("\n", 0, offset) + 1,
-                                          passages, params.merge_chars)
+                                          passages, params.merge_chars, min_tokens)
         return sorted(by_id.values(), key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
 
     def lookup(self, shingles: np.ndarray) -> Lookup:
