@@ -167,9 +167,10 @@ class Sketch:
 
 
 def sketch(text: str | bytes, lang: str | None = None, config: SketchConfig = DEFAULT_SKETCH_CONFIG,
-           *, path: str | None = None, lexed: bool = False) -> Sketch:
+           *, path: str | None = None, lexed: bool = False, prose: TokenStream | None = None) -> Sketch:
     """Normalize and sketch one text (see ``dedupfilter.normalize`` for ``lang``, ``path``
-    and ``lexed``)."""
+    and ``lexed``); ``prose``: the text normalized as prose, if the caller has it (a
+    Markdown text's signature is its prose's: ``document_shingles``)."""
     if isinstance(text, (bytes, bytearray, memoryview)):
         from .normalize import decode
 
@@ -177,17 +178,20 @@ def sketch(text: str | bytes, lang: str | None = None, config: SketchConfig = DE
     tokens = normalize(text, lang, path=path, lexed=lexed)
     found = sketch_tokens(tokens, newline_offsets(text), config)
     if tokens.lang == MARKDOWN:
-        found = replace(found, signature=signature(document_shingles(text, tokens, config.shingle), config.minhash))
+        found = replace(found, signature=signature(document_shingles(text, tokens, config.shingle, prose),
+                                                   config.minhash))
     return found
 
 
-def document_shingles(text: str, tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle
-                      ) -> np.ndarray:
+def document_shingles(text: str, tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle,
+                      prose: TokenStream | None = None) -> np.ndarray:
     """The k-gram hashes of ``text`` (normalized as ``tokens``) a whole-document signature
-    is computed from: those of ``tokens``, but for Markdown those of its reading as prose,
-    so that a Markdown document and a prose copy of it are near-duplicates (prose has a k
-    of its own)."""
-    return shingle_hashes(normalize_text(text) if tokens.lang == MARKDOWN else tokens, config)
+    is computed from: those of ``tokens``, but for Markdown those of its reading as prose
+    (``prose``, if the caller has it), so that a Markdown document and a prose copy of it
+    are near-duplicates (prose has a k of its own)."""
+    if tokens.lang != MARKDOWN:
+        return shingle_hashes(tokens, config)
+    return shingle_hashes(prose if prose is not None else normalize_text(text), config)
 
 
 def sketch_tokens(tokens: TokenStream, newlines: np.ndarray,

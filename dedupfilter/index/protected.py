@@ -573,9 +573,10 @@ class ProtectedIndex:
         return len(self.docs.ids)
 
     def sketch(self, text: str, lang: str | None = None, path: str | None = None, *,
-               parse_code: bool = False) -> Sketch:
-        """A query's sketch: code is lexed unless ``parse_code`` (see ``query``)."""
-        return sketch(text, lang, self.settings.sketch, path=path, lexed=not parse_code)
+               parse_code: bool = False, prose: TokenStream | None = None) -> Sketch:
+        """A query's sketch: code is lexed unless ``parse_code`` (see ``query``); ``prose``:
+        the text normalized as prose, if the caller has it."""
+        return sketch(text, lang, self.settings.sketch, path=path, lexed=not parse_code, prose=prose)
 
     def query(self, text: str, lang: str | None = None, *, top: int | None = 10,
               policy: FilterPolicy | None = None, path: str | None = None, config: SketchConfig | None = None,
@@ -611,12 +612,12 @@ class ProtectedIndex:
         if reworded and self.docs.texts is None:
             raise ValueError("reworded passages are found by aligning the query with the protected "
                              "text, which this index does not store: build it with --store-text")
-        query = self.sketch(text, resolved, parse_code=parse_code)
         # Code and Markdown are matched as prose too (prose has a k of its own): code
         # documents' comments and docstrings, and Markdown documents, are indexed as prose
         # as well (``sketch_batch``), and prose documents quote code (grammar rules,
         # interpreter sessions). By passages only, as a stream does.
         as_prose = normalize_text(text) if resolved in LANGUAGES or resolved == MARKDOWN else None
+        query = self.sketch(text, resolved, parse_code=parse_code, prose=as_prose)
         second = (passage_sketch(as_prose, query.newlines, *kgrams(as_prose, self.settings.sketch.shingle),
                                  self.settings.sketch) if as_prose is not None and len(as_prose) else None)
         # The prose reading is aligned too with ``reworded``; its lookup is made once for both uses.
