@@ -9,7 +9,7 @@ from .config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, SketchC
 from .index.protected import merged_per_document
 from .index.sketching import document_tokens
 from .normalize import LANGUAGES, TEXT, normalize_text, resolve_language
-from .sketch import compare, sketch, sketch_tokens
+from .sketch import compare, newline_offsets, sketch, sketch_tokens
 from .verdict import Verdict, decide, match_from_comparison, with_reworded
 
 
@@ -34,17 +34,19 @@ def compare_texts(query: str, reference: str, lang: str | None = None, *,
     like copies.
     """
     lang_a = resolve_language(query, lang, a_path)
-    lang_b = resolve_language(reference, reference_lang or lang, b_path)
-    a = sketch(query, lang_a, config)
-    b = sketch(reference, lang_b, config)
+    lang_b, b_tokens, b_lane = document_tokens(reference, reference_lang or lang, b_path)
+    # As an index reads them: the query as prose too (code and Markdown), against the
+    # reference's prose (a prose text; a Markdown text read as prose; code's comments).
+    as_prose = normalize_text(query) if lang_a != TEXT else None
+    a = sketch(query, lang_a, config, prose=as_prose)
+    b = sketch_tokens(b_tokens, newline_offsets(reference), config, prose=b_lane)
     name = b_path or "reference"
     matches = [match_from_comparison(a, b, compare(a, b, gap=policy.gap), name, name,
                                      min_span_tokens=config.shingle.guaranteed_match_tokens(lang_a))]
-    # As an index reads them: the query as prose too (code and Markdown), against the
-    # reference's prose (a prose text; a Markdown text read as prose; code's comments).
-    a_prose = a if lang_a == TEXT else sketch_tokens(normalize_text(query), a.newlines, config)
-    b_prose = b if lang_b == TEXT else _prose_lane(reference, lang_b, b.newlines, config)
-    if (a_prose is not a or b_prose is not b) and b_prose is not None and a_prose.n_tokens and b_prose.n_tokens:
+    a_prose = a if as_prose is None else sketch_tokens(as_prose, a.newlines, config)
+    b_prose = b if lang_b == TEXT else (sketch_tokens(b_lane, b.newlines, config)
+                                        if b_lane is not None and len(b_lane) else None)
+    if (a_prose is not a or b_prose is not b) and b_prose is not None and a_prose.n_tokens:
         prose = match_from_comparison(a_prose, b_prose, compare(a_prose, b_prose, gap=policy.gap), name, name,
                                       min_span_tokens=config.shingle.guaranteed_match_tokens(TEXT))
         if lang_b in LANGUAGES:
@@ -56,10 +58,3 @@ def compare_texts(query: str, reference: str, lang: str | None = None, *,
                               align_params.merge_chars, policy.min_match_tokens)
     matches = [match] if (match.spans or match.jaccard > 0) else []
     return decide(matches, policy)
-
-
-def _prose_lane(text: str, lang: str, newlines, config: SketchConfig):
-    """The sketch of what an index reads as prose in a document (``document_tokens``): None
-    for code with no comments or docstrings."""
-    prose = document_tokens(text, lang)[2]
-    return sketch_tokens(prose, newlines, config) if prose is not None and len(prose) else None

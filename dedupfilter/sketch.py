@@ -10,7 +10,7 @@ plus every k-gram hash, for exact comparison of two sketches.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -176,30 +176,29 @@ def sketch(text: str | bytes, lang: str | None = None, config: SketchConfig = DE
 
         text = decode(bytes(text))
     tokens = normalize(text, lang, path=path, lexed=lexed)
-    found = sketch_tokens(tokens, newline_offsets(text), config)
-    if tokens.lang == MARKDOWN:
-        found = replace(found, signature=signature(document_shingles(text, tokens, config.shingle, prose),
-                                                   config.minhash))
-    return found
+    if tokens.lang == MARKDOWN and prose is None:
+        prose = normalize_text(text)
+    return sketch_tokens(tokens, newline_offsets(text), config, prose=prose)
 
 
-def document_shingles(text: str, tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle,
-                      prose: TokenStream | None = None) -> np.ndarray:
+def document_shingles(text: str, tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle
+                      ) -> np.ndarray:
     """The k-gram hashes of ``text`` (normalized as ``tokens``) a whole-document signature
-    is computed from: those of ``tokens``, but for Markdown those of its reading as prose
-    (``prose``, if the caller has it), so that a Markdown document and a prose copy of it
-    are near-duplicates (prose has a k of its own)."""
-    if tokens.lang != MARKDOWN:
-        return shingle_hashes(tokens, config)
-    return shingle_hashes(prose if prose is not None else normalize_text(text), config)
+    is computed from: those of ``tokens``, but for Markdown those of its reading as prose,
+    so that a Markdown document and a prose copy of it are near-duplicates (prose has a k
+    of its own)."""
+    return shingle_hashes(normalize_text(text) if tokens.lang == MARKDOWN else tokens, config)
 
 
-def sketch_tokens(tokens: TokenStream, newlines: np.ndarray,
-                  config: SketchConfig = DEFAULT_SKETCH_CONFIG) -> Sketch:
+def sketch_tokens(tokens: TokenStream, newlines: np.ndarray, config: SketchConfig = DEFAULT_SKETCH_CONFIG,
+                  prose: TokenStream | None = None) -> Sketch:
+    """The Sketch of normalized tokens; ``prose``: for Markdown tokens, the text read as
+    prose, whose k-grams its signature is made of (``document_shingles``)."""
     shingles, informative = kgrams(tokens, config.shingle)
     fp_hashes, fp_positions = fingerprints(shingles, config.shingle, informative, tokens.lang)
+    whole = shingle_hashes(prose, config.shingle) if tokens.lang == MARKDOWN and prose is not None else shingles
     return Sketch(tokens, newlines, shingles, informative, fp_hashes, fp_positions,
-                  signature(shingles, config.minhash), config)
+                  signature(whole, config.minhash), config)
 
 
 def passage_sketch(tokens: TokenStream, newlines: np.ndarray, shingles: np.ndarray, informative: np.ndarray,

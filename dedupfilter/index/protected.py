@@ -27,7 +27,7 @@ import pyarrow as pa
 from .._kernels.lsh import band_directory, band_keys, lsh_candidates
 from ..arrays import distinct, distinct_counts, distinct_pairs
 from ..config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, ShingleConfig, SketchConfig
-from ..normalize import LANGUAGES, MARKDOWN, TEXT, TokenStream, decode, normalize_text, resolve_language
+from ..normalize import LANGUAGES, MARKDOWN, TEXT, TokenStream, decode, normalize, normalize_text, resolve_language
 from ..sketch import (Sketch, candidate_passages, directory_bits, directory_ranges, kgrams, line_number,
                       newline_offsets, passage_sketch, shingle_hashes, sketch, table_directory, usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
@@ -841,9 +841,9 @@ class ProtectedIndex:
             found = self._stored_cache.pop((doc, prose_lane), None)
         if found is None:
             text, lang = self.docs.texts[doc], self.docs.langs[doc]
-            _, tokens, lane = document_tokens(text, lang)
-            if prose_lane:
-                tokens = lane if lane is not None else normalize_text("")
+            tokens = document_tokens(text, lang)[2] if prose_lane else normalize(text, lang)
+            if tokens is None:
+                return None
             found = _StoredKgrams(*kgrams(tokens, self.settings.sketch.shingle), tokens.starts, tokens.ends,
                                   newline_offsets(text))
         with self._stored_lock:  # queries may come from several threads
