@@ -7,6 +7,7 @@ import json
 import signal
 import socket
 import subprocess
+import time
 import sys
 import threading
 from dataclasses import replace
@@ -203,6 +204,14 @@ def test_cli_serve_answers_then_stops_on_interrupt(built, tmp_path):
         port = int(line.split("http://127.0.0.1:")[1].split()[0])
         status, _, data = request(port, "GET", "/health")
         assert status == 200 and json.loads(data)["documents"] == len(index)
+        # A client that has not sent its request yet does not hold the server up.
+        idle = socket.create_connection(("127.0.0.1", port))
+        time.sleep(0.2)  # accepted, its handler waiting for the request line
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        try:
+            assert process.wait(timeout=30) == 0
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"serve did not stop on SIGINT; stderr: {process.stderr.read()[-2000:]}")
+    idle.close()
