@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import signal
 import sys
 import time
 import traceback
@@ -323,14 +324,22 @@ def make_server(service: FilterService, host: str = "127.0.0.1", port: int = 800
 
 def serve(index, policy=None, host: str = "127.0.0.1", port: int = 8000, *, max_bytes: int = MAX_BYTES,
           quiet: bool = False) -> None:
-    """Warm up, then serve until interrupted."""
+    """Warm up, then serve until interrupted (Ctrl-C, SIGINT) or told to stop (SIGTERM, as
+    service managers do)."""
     service = FilterService(index, policy, max_bytes=max_bytes)
     service.warm()
     with make_server(service, host, port, quiet) as server:
         host, port = server.server_address[:2]
         print(f"dedupfilter: serving {len(index):,} protected documents on http://{host}:{port} "
               f"(GET /health, POST /v1/query, POST /v1/filter); Ctrl-C stops", file=sys.stderr, flush=True)
+        stop_on_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
+        finally:
+            signal.signal(signal.SIGTERM, stop_on_sigterm)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

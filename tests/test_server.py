@@ -194,10 +194,19 @@ def test_a_stream_over_the_limit_ends_with_an_error_line(service):
     assert status == 200 and "over 1,048,576 bytes" in lines[-1]["error"]
 
 
-def test_cli_serve_answers_then_stops_on_interrupt(built, tmp_path):
+def _as_from_a_terminal() -> None:
+    """SIGINT as a terminal leaves it (a job started in the background by a shell, such as a
+    CI script's, ignores it, and so would its children)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_cli_serve_answers_then_stops_on_interrupt(built, tmp_path, stop):
+    """Ctrl-C, or a service manager's SIGTERM, stops the server cleanly (exit 0)."""
     path, index = built
     process = subprocess.Popen([sys.executable, "-m", "dedupfilter.cli", "serve", str(path), "--port", "0",
-                                "--quiet", "--no-verify"], stderr=subprocess.PIPE, text=True)
+                                "--quiet", "--no-verify"], stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_as_from_a_terminal)
     try:
         line = process.stderr.readline()
         assert "serving" in line and f"{len(index):,} protected documents" in line
@@ -208,10 +217,10 @@ def test_cli_serve_answers_then_stops_on_interrupt(built, tmp_path):
         idle = socket.create_connection(("127.0.0.1", port))
         time.sleep(0.2)  # accepted, its handler waiting for the request line
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         try:
             assert process.wait(timeout=30) == 0
         except subprocess.TimeoutExpired:
             process.kill()
-            pytest.fail(f"serve did not stop on SIGINT; stderr: {process.stderr.read()[-2000:]}")
+            pytest.fail(f"serve did not stop on {stop.name}; stderr: {process.stderr.read()[-2000:]}")
     idle.close()
