@@ -114,6 +114,10 @@ class OutputFilter:
         self.index, self.policy, self.hold_back = index, policy, hold_back
         self.lang = canonical_language(lang) if lang else None
         self.check_every, self.lookback = check_every, lookback
+        shingle = index.settings.sketch.shingle
+        # How far a suspect passage may still grow: prose read alone, or code or Markdown read with it.
+        self._reach = {kind: max(passage_reach(shingle.k_for(mode), policy.gap, hit_spacing(shingle))
+                                 for mode in modes) for kind, modes in (("prose", (TEXT,)), ("other", (TEXT, MARKDOWN)))}
 
     def check(self, text: str, lang: str | None = None) -> Verdict:
         """The Verdict for a finished output."""
@@ -291,7 +295,7 @@ class StreamSession:
         (``ProtectedIndex.passages``; no near-duplicate test: a window is no whole
         document); a Verdict, with spans and line numbers, is made only for an event."""
         f = self.filter
-        policy, shingle = f.policy, f.index.settings.sketch.shingle
+        policy = f.policy
         line = self._window_start()
         lang = self._window_language(p)
         windows = []
@@ -319,7 +323,7 @@ class StreamSession:
                 return [FilterEvent("block", p, self.verdict, self._leaks())]
             if self._redact(ranges):
                 out.append(FilterEvent(policy.action, p, self._window_verdict(windows, found, line)))
-        reach = max(passage_reach(shingle.k_for(mode), policy.gap, hit_spacing(shingle)) for mode in modes)
+        reach = f._reach["prose" if modes == [TEXT] else "other"]
         out += self._release(self._release_point(windows[0][0].tokens.starts, np.concatenate(readings), p, reach))
         return out
 

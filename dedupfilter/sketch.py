@@ -22,7 +22,7 @@ from .arrays import distinct, lex_order
 from ._kernels import passages as _passages
 from ._kernels.winnow import winnow
 from .config import DEFAULT_SKETCH_CONFIG, MinHashConfig, ShingleConfig, SketchConfig
-from .normalize import MARKDOWN, TEXT, TokenStream, normalize, normalize_text
+from .normalize import MARKDOWN, TEXT, TokenStream, normalize, normalize_text, resolve_language
 from .normalize.text import codepoints
 
 
@@ -181,13 +181,14 @@ def sketch(text: str | bytes, lang: str | None = None, config: SketchConfig = DE
     return sketch_tokens(tokens, newline_offsets(text), config, prose=prose)
 
 
-def document_shingles(text: str, tokens: TokenStream, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle
-                      ) -> np.ndarray:
-    """The k-gram hashes of ``text`` (normalized as ``tokens``) a whole-document signature
-    is computed from: those of ``tokens``, but for Markdown those of its reading as prose,
-    so that a Markdown document and a prose copy of it are near-duplicates (prose has a k
-    of its own)."""
-    return shingle_hashes(normalize_text(text) if tokens.lang == MARKDOWN else tokens, config)
+def document_shingles(text: str, lang: str | None = None, config: ShingleConfig = DEFAULT_SKETCH_CONFIG.shingle,
+                      *, path: str | None = None) -> np.ndarray:
+    """The k-gram hashes a whole-document signature of ``text`` is computed from (``lang``,
+    ``path``: as ``normalize``): those of its tokens, but for Markdown those of its reading
+    as prose alone, so that a Markdown document and a prose copy of it are near-duplicates
+    (prose has a k of its own)."""
+    resolved = resolve_language(text, lang, path)
+    return shingle_hashes(normalize_text(text) if resolved == MARKDOWN else normalize(text, resolved), config)
 
 
 def sketch_tokens(tokens: TokenStream, newlines: np.ndarray, config: SketchConfig = DEFAULT_SKETCH_CONFIG,

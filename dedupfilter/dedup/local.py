@@ -45,7 +45,6 @@ from ..arrays import distinct, distinct_pairs
 from ..config import DEFAULT_SKETCH_CONFIG, SketchConfig
 from ..index.lsh import optimal_bands
 from ..io import InputError, TableColumns
-from ..normalize import normalize
 from ..progress import Progress
 from ..shards import Layout, Shard, ShardWriter, plan_shards, read_shard, replace_path
 from ..sketch import document_shingles, signatures
@@ -180,7 +179,7 @@ def sketch_shard(shard: Shard, settings: DedupSettings, target: str) -> int:
         if text is None:
             continue
         lang = settings.lang or lang
-        all_shingles.append(document_shingles(text, normalize(text, lang, path=path), settings.sketch.shingle))
+        all_shingles.append(document_shingles(text, lang, settings.sketch.shingle, path=path))
         n_chars[i] = len(text)
         if index is not None:
             protected[i] = not index.query(text, lang, path=path, top=1).allowed
