@@ -81,9 +81,9 @@ TARGETS = {"02-no-obfuscation": 0.95, "03-random-obfuscation": 0.90, "entire": 0
 K_VALUES = (2, 3, 5, 8)  # the k of prose (``ShingleConfig.prose_k``)
 TEXT_K = DEFAULT_SKETCH_CONFIG.shingle.k_for("text")
 GAPS = (8, 16, 48, 128)
-# Shortest span kept, in normalized tokens: 0 = every span the index reports
-# (at least window + k - 1 tokens), else the policy's passage limit.
-MIN_SPAN_TOKENS = (0, DEFAULT_POLICY.min_match_tokens)
+# Shortest span kept, in words: 0 = every span the index reports
+# (at least window + k - 1 words), else the policy's passage limit for prose.
+MIN_SPAN_TOKENS = (0, DEFAULT_POLICY.min_match_words)
 
 
 # ---------------------------------------------------------------- PAN measures
@@ -246,7 +246,7 @@ class PanSetting:
 
     @property
     def label(self) -> str:
-        spans = "all spans" if self.min_span_tokens == 0 else f"spans >= {self.min_span_tokens} tokens"
+        spans = "all spans" if self.min_span_tokens == 0 else f"spans >= {self.min_span_tokens} words"
         return f"k{self.k} gap {self.gap}, {spans}"
 
     @property
@@ -503,7 +503,7 @@ def clough_section(clough: dict) -> list[str]:
                            else "", f"{e['blocked_at_default_policy']:.2f}"])
         lines += markdown_table(["config", "category", "n", "containment of the answer: median (range)",
                                  "Jaccard", "longest passage, tokens", "AUC vs non (containment / Jaccard / longest)",
-                                 f"blocked at the default policy ({DEFAULT_POLICY.min_match_tokens} tokens)"], rows)
+                                 f"blocked at the default policy ({DEFAULT_POLICY.min_match_words} words)"], rows)
         lines.append("")
     return lines
 
@@ -528,7 +528,8 @@ def render_markdown(pan: dict | None, clough: dict | None, context: dict) -> str
             "granularity), pooled over each sub-corpus; micro-averaged variants in the detail table. "
             "01-no-plagiarism has no cases: its column counts pairs with any detection.",
             f"- Sweep: k in {K_VALUES}, passage gap in {GAPS} changed or inserted tokens, spans of any length the index reports "
-            f"(>= window + k - 1 tokens) or only >= {DEFAULT_POLICY.min_match_tokens} tokens. The setting is "
+            f"(>= window + k - 1 words) or only >= {DEFAULT_POLICY.min_match_words} words (the policy's "
+            "limit for prose). The setting is "
             f"chosen on the **{pan['chosen_on']}** corpus by entire plagdet "
             f"({'the test corpus itself: optimistic' if pan['chosen_on'] == 'test' else 'not on test'}).",
             "- Summary (05) and translation (04) obfuscation are rewrites of meaning: a token-level copy "

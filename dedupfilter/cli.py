@@ -68,6 +68,9 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-match-tokens", type=int, default=DEFAULT_POLICY.min_match_tokens, metavar="T",
                    help="block when a copied passage covers at least T normalized tokens "
                         "(default %(default)s)")
+    g.add_argument("--min-match-words", type=int, default=DEFAULT_POLICY.min_match_words, metavar="N",
+                   help="the same for a passage found reading the texts as prose, whose tokens are "
+                        "words: prose, comments and docstrings (default %(default)s)")
     g.add_argument("--jaccard-threshold", type=float, default=DEFAULT_POLICY.jaccard_threshold,
                    metavar="J", help="block when whole-document Jaccard reaches J (default %(default)s)")
 
@@ -76,6 +79,8 @@ def _add_index_policy_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("policy (default: the one stored in the index)")
     g.add_argument("--min-match-tokens", type=int, metavar="T",
                    help="flag a copied passage of at least T normalized tokens")
+    g.add_argument("--min-match-words", type=int, metavar="N",
+                   help="flag a passage found as prose (prose, comments, docstrings) of at least N words")
     g.add_argument("--jaccard-threshold", type=float, metavar="J", help="flag at whole-document Jaccard J")
 
 
@@ -86,7 +91,7 @@ def _sketch_config(args) -> SketchConfig:
 
 
 def _policy(args) -> FilterPolicy:
-    return FilterPolicy(min_match_tokens=args.min_match_tokens,
+    return FilterPolicy(min_match_tokens=args.min_match_tokens, min_match_words=args.min_match_words,
                         jaccard_threshold=args.jaccard_threshold)
 
 
@@ -285,8 +290,8 @@ def cmd_index_stats(args) -> int:
     print(f"LSH:           threshold {info['lsh']['threshold']}, {info['lsh']['bands']} bands x "
           f"{info['lsh']['rows']} rows")
     p = info["policy"]
-    print(f"policy:        {p['action']} at a copied passage of {p['min_match_tokens']} tokens or Jaccard "
-          f">= {p['jaccard_threshold']}")
+    print(f"policy:        {p['action']} at a copied passage of {p['min_match_tokens']} tokens "
+          f"({p['min_match_words']} words as prose) or Jaccard >= {p['jaccard_threshold']}")
     print(f"updated:       {info['updated']}")
     if args.ids:
         for doc_id in info["ids"]:
@@ -297,6 +302,7 @@ def cmd_index_stats(args) -> int:
 def _index_policy(index, args) -> FilterPolicy:
     """The index's stored policy with the command line's overrides."""
     overrides = {k: v for k, v in (("min_match_tokens", args.min_match_tokens),
+                                   ("min_match_words", args.min_match_words),
                                    ("jaccard_threshold", args.jaccard_threshold),
                                    ("action", getattr(args, "action", None))) if v is not None}
     return FilterPolicy(**{**index.policy.to_dict(), **overrides})

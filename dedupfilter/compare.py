@@ -30,8 +30,8 @@ def compare_texts(query: str, reference: str, lang: str | None = None, *,
     With ``reworded``, prose is also aligned sentence by sentence
     (``align.align``): passages whose words were shuffled, substituted or
     edited throughout, which keep too few runs for k-grams, are reported as
-    spans of kind "reworded" and count against ``policy.min_match_tokens``
-    like copies.
+    spans of kind "reworded" and count against ``policy.min_match_words``
+    like copies found as prose.
     """
     lang_a = resolve_language(query, lang, a_path)
     lang_b, b_tokens, b_lane = document_tokens(reference, reference_lang or lang, b_path)
@@ -55,6 +55,6 @@ def compare_texts(query: str, reference: str, lang: str | None = None, *,
     match = matches[0]
     if reworded and lang_a in PROSE_LANGUAGES and lang_b in PROSE_LANGUAGES:
         match = with_reworded(match, a_prose, b.line_of, align(query, reference, align_params),
-                              align_params.merge_chars, policy.min_match_tokens)
+                              align_params.merge_chars, policy)
     matches = [match] if (match.spans or match.jaccard > 0) else []
     return decide(matches, policy)

@@ -21,7 +21,8 @@ How the stream is judged:
   checkpoint. The work per delta does not grow with the output.
 - Hold-back: text is released up to ``hold_back`` normalized tokens before
   the checkpoint. A copied run is found when it reaches ``min_match_tokens``
-  tokens of evidence; with ``hold_back >= min_match_tokens`` (the default for
+  tokens of evidence (``min_match_words`` in a prose reading); with
+  ``hold_back`` at least that (the default for
   block and redact) a run whose k-grams all count as evidence is found before
   any of it is shown. Less hold-back is less latency and more leak; annotate
   releases at once (hold-back 0).
@@ -95,8 +96,9 @@ class OutputFilter:
     """Filter generated text against a ProtectedIndex.
 
     action      "block", "redact" or "annotate"; default: the policy's
-    hold_back   tokens held back before release (default: the policy's
-                min_match_tokens for block and redact, 0 for annotate)
+    hold_back   tokens held back before release (default: the longer of the
+                policy's min_match_tokens and min_match_words for block and
+                redact, 0 for annotate)
     lang        the output's language; None: Markdown, prose or code, found
                 from the content (as ``dedupfilter query``)
     """
@@ -108,7 +110,7 @@ class OutputFilter:
         if action is not None:
             policy = replace(policy, action=action)
         if hold_back is None:
-            hold_back = 0 if policy.action == "annotate" else policy.min_match_tokens
+            hold_back = 0 if policy.action == "annotate" else max(policy.min_match_tokens, policy.min_match_words)
         if hold_back < 0 or check_every < 1 or lookback < 0:
             raise ValueError("hold_back and lookback must be >= 0 and check_every >= 1")
         self.index, self.policy, self.hold_back = index, policy, hold_back
@@ -223,7 +225,7 @@ class StreamSession:
         self.verdict = verdict
         out: list[StreamItem] = []
         if not verdict.allowed:
-            flagged = [m for m in verdict.matches if _flags(m, policy)]
+            flagged = [m for m in verdict.matches if m.flags(policy)]
             ranges = [(s.query_start, s.query_end, m.doc_id) for m in flagged for s in m.spans]
             if not ranges:  # a near-duplicate as a whole, no passage to point at
                 ranges = [(0, len(text), m.doc_id) for m in flagged]
@@ -312,7 +314,7 @@ class StreamSession:
         found = [f.index.passage_rows(sk, lookup, policy, all_candidates=True) for sk, lookup in windows]
         readings = [f.index.passages(sk, lookup, policy, rows) for (sk, lookup), rows in zip(windows, found)]
         out: list[StreamItem] = []
-        flagged = _flagged_passages(readings, policy.min_match_tokens)
+        flagged = _flagged_passages(readings, [policy.limit(sk.tokens.lang == TEXT) for sk, _ in windows])
         if flagged.size:
             ids = f.index.docs.ids
             ranges = [(start, end, ids[doc]) for doc, start, end, _ in flagged.tolist()]
@@ -444,20 +446,16 @@ class StreamSession:
         return [text] if text else []
 
 
-def _flagged_passages(readings: list[np.ndarray], min_tokens: int) -> np.ndarray:
+def _flagged_passages(readings: list[np.ndarray], limits: list[int]) -> np.ndarray:
     """The passages (rows of ``ProtectedIndex.passages``, one array per reading of the
-    window) of the documents that have one of ``min_tokens`` or more, in any reading
-    (as ``merged_per_document`` keeps every reading's spans)."""
-    readings = [rows for rows in readings if rows.size]
-    if not readings:
+    window) of the documents that have one of its reading's limit or more (tokens), in
+    any reading (as ``merged_per_document`` keeps every reading's spans)."""
+    kept = [(rows, limit) for rows, limit in zip(readings, limits) if rows.size]
+    if not kept:
         return np.empty((0, 4), np.int64)
-    rows = np.concatenate(readings) if len(readings) > 1 else readings[0]
-    flagged = set(rows[rows[:, 3] >= min_tokens, 0].tolist())
+    flagged = set().union(*(rows[rows[:, 3] >= limit, 0].tolist() for rows, limit in kept))
+    rows = np.concatenate([rows for rows, _ in kept]) if len(kept) > 1 else kept[0][0]
     return rows[[doc in flagged for doc in rows[:, 0].tolist()]] if flagged else rows[:0]
-
-
-def _flags(m: Match, policy: FilterPolicy) -> bool:
-    return m.longest_span >= policy.min_match_tokens or m.jaccard >= policy.jaccard_threshold
 
 
 def _shifted(m: Match, lines: int) -> Match:

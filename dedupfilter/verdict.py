@@ -15,6 +15,7 @@ import numpy as np
 
 from .align import ReusedPassage, with_copies
 from .config import FilterPolicy
+from .normalize import TEXT
 from .sketch import Comparison, Sketch
 
 
@@ -30,12 +31,14 @@ class Span:
     # "copy": shared token runs; "comment": shared runs of words in a code document's
     # comments or docstrings (the query read as prose); "reworded": aligned sentences (align.py)
     kind: str = "copy"
+    # Found reading both texts as prose: ``tokens`` are words (FilterPolicy.min_match_words).
+    prose: bool = False
 
     def to_dict(self) -> dict:
         return {"query_start": self.query_start, "query_end": self.query_end,
                 "doc_start": self.doc_start, "doc_end": self.doc_end,
                 "query_lines": list(self.query_lines), "doc_lines": list(self.doc_lines),
-                "tokens": self.tokens, "kind": self.kind}
+                "tokens": self.tokens, "kind": self.kind, "prose": self.prose}
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,15 @@ class Match:
     def longest_span(self) -> int:
         return max((s.tokens for s in self.spans), default=0)
 
-    @property
-    def longest_kind(self) -> str:
-        return max(self.spans, key=lambda s: s.tokens).kind if self.spans else "copy"
+    def flagged_span(self, policy: FilterPolicy) -> Span | None:
+        """The longest span long enough to flag under ``policy`` (its limit for code
+        tokens or for words), if any."""
+        return max((s for s in self.spans if s.tokens >= policy.limit(s.prose)), key=lambda s: s.tokens,
+                   default=None)
+
+    def flags(self, policy: FilterPolicy) -> bool:
+        """A copied passage long enough, or a near-duplicate whole."""
+        return self.flagged_span(policy) is not None or self.jaccard >= policy.jaccard_threshold
 
     def to_dict(self) -> dict:
         return {"doc_id": self.doc_id, "source": self.source, "jaccard": round(self.jaccard, 6),
@@ -100,54 +109,56 @@ def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, do
         d_start = int(doc.tokens.starts[p.b_start])
         d_end = int(doc.tokens.ends[p.b_end - 1])
         spans.append(Span(q_start, q_end, d_start, d_end, line_range(query, q_start, q_end),
-                          line_range(doc, d_start, d_end), p.n_tokens))
+                          line_range(doc, d_start, d_end), p.n_tokens, prose=query.tokens.lang == TEXT))
     return Match(doc_id, source, comparison.jaccard,
                  max(comparison.containment_a, comparison.containment_b),
                  comparison.containment_a, comparison.containment_b, tuple(spans))
 
 
 def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int],
-                  reworded: list[ReusedPassage], merge_chars: int, min_tokens: int) -> Match:
+                  reworded: list[ReusedPassage], merge_chars: int, policy: FilterPolicy) -> Match:
     """``match`` with its copied spans and the reworded passages found against the
-    same document combined (``align.with_copies``; copies of ``min_tokens`` or more
-    flag on their own); ``doc_line_of`` gives the 1-based line of a character offset
-    in the document."""
+    same document combined (``align.with_copies``; copies long enough to flag under
+    ``policy`` flag on their own); ``query``: the text read as prose; ``doc_line_of``
+    gives the 1-based line of a character offset in the document."""
     if not reworded:
         return match
     copies = [(s.query_start, s.query_end, s.doc_start, s.doc_end) for s in match.spans]
-    evidence = {copy: s.tokens for copy, s in zip(copies, match.spans)}
-    kinds = {copy: s.kind for copy, s in zip(copies, match.spans)}
+    kept = dict(zip(copies, match.spans))
     spans = []
-    flagged = [s.tokens >= min_tokens for s in match.spans]
+    flagged = [s.tokens >= policy.limit(s.prose) for s in match.spans]
     for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars, flagged):
         tokens = np.searchsorted(query.tokens.starts, [q_start, q_end])
-        # A copy kept as it was keeps its evidence; merged passages count their tokens.
-        n_tokens = evidence.get((q_start, q_end, d_start, d_end)) if not is_reworded else None
+        # A copy kept as it was keeps its evidence; merged passages count their words (``query`` is prose).
+        copy = kept.get((q_start, q_end, d_start, d_end)) if not is_reworded else None
         spans.append(Span(q_start, q_end, d_start, d_end, line_range(query, q_start, q_end),
                           (doc_line_of(d_start), doc_line_of(max(d_start, d_end - 1))),
-                          int(tokens[1] - tokens[0]) if n_tokens is None else n_tokens,
-                          "reworded" if is_reworded else kinds.get((q_start, q_end, d_start, d_end), "copy")))
+                          int(tokens[1] - tokens[0]) if copy is None else copy.tokens,
+                          "reworded" if is_reworded else (copy.kind if copy else "copy"), copy is None or copy.prose))
     return Match(match.doc_id, match.source, match.jaccard, match.containment,
                  match.containment_query, match.containment_doc, tuple(spans))
 
 
 def decide(matches: list[Match], policy: FilterPolicy) -> Verdict:
-    """Apply the policy: a long enough copied passage, or a near-duplicate whole."""
-    matches = sorted(matches, key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
+    """Apply the policy: a long enough copied passage, or a near-duplicate whole.
+    Matches that flag come first, then by longest passage."""
+    matches = sorted(matches, key=lambda m: (not m.flags(policy), -m.longest_span, -m.jaccard, m.doc_id))
     score = max((max(m.jaccard, m.containment_query) for m in matches), default=0.0)
     reasons = []
     for m in matches:
-        if m.longest_span >= policy.min_match_tokens:
+        span = m.flagged_span(policy)
+        if span is not None:
             what = {"reworded": "reworded passage", "comment": "copied comment or docstring passage"}.get(
-                m.longest_kind, "copied passage")
-            reasons.append(f"{m.doc_id}: {what} of {m.longest_span} normalized tokens "
-                           f"(limit {policy.min_match_tokens})")
+                span.kind, "copied passage")
+            unit = "words" if span.prose else "normalized tokens"
+            reasons.append(f"{m.doc_id}: {what} of {span.tokens} {unit} (limit {policy.limit(span.prose)})")
         elif m.jaccard >= policy.jaccard_threshold:
             reasons.append(f"{m.doc_id}: near-duplicate, Jaccard {m.jaccard:.2f} "
                            f"(limit {policy.jaccard_threshold:.2f})")
     if not reasons:
         longest = max((m.longest_span for m in matches), default=0)
         return Verdict("allow", score, f"no copied passage of {policy.min_match_tokens} tokens "
-                       f"(longest {longest}) and no near-duplicate", tuple(matches))
+                       f"({policy.min_match_words} words in prose; longest {longest}) and no near-duplicate",
+                       tuple(matches))
     more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
     return Verdict(policy.action, score, reasons[0] + more, tuple(matches))

@@ -188,3 +188,20 @@ def test_markdown_is_compared_as_prose_too_as_an_index_reads_it(pydoc_docs, tmp_
     verdict = compare_texts(f"It says:\n\n```python\n{docstring}\n```\n", module.text, "markdown",
                             reference_lang="python")
     assert verdict.matches[0].spans and {s.kind for s in verdict.matches[0].spans} == {"comment"}
+
+
+def test_prose_passages_flag_at_the_word_limit(tmp_path, capsys, pydoc_docs):
+    """compare, library and command line: a copied run of about 28 words flags at
+    min_match_words (22), reported as prose, and not with --min-match-words 30."""
+    from .test_index import _run_of
+
+    source = max(pydoc_docs[:20], key=lambda d: len(d.text)).text
+    answer = f"I wrote this myself.\n\n{_run_of(max(source.split(chr(10) * 2), key=len), 'text', 5, 28)}\n\nThe end.\n"
+    verdict = compare_texts(answer, source, lang="text")
+    assert verdict.action == "block" and "words (limit 22)" in verdict.reason
+    assert all(s.prose for s in verdict.matches[0].spans)
+    (tmp_path / "a.txt").write_text(answer)
+    (tmp_path / "b.txt").write_text(source)
+    assert main(["compare", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["matches"][0]["spans"][0]["prose"] is True
+    assert main(["compare", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "--min-match-words", "30"]) == 0

@@ -385,3 +385,25 @@ def test_a_copied_docstring_is_redacted_from_a_code_stream(index, protected_docs
         assert marker and doc.doc_id in marker.group(0)
         assert out.startswith(head[:head.index("def summarize(items):\n") + 22]) and out.endswith(after)
         assert f.check(out, lang).allowed
+
+
+@pytest.mark.parametrize("lang", [None, "text", "python"])
+def test_a_short_prose_copy_is_redacted_at_the_word_limit(index, pydoc_docs, prose, lang):
+    """A copied run of 28 words mid-answer flags at min_match_words (22), not at
+    min_match_tokens (30), in the stream as in check(), whatever the language given:
+    an answer read as code is read as prose too. Nothing of it is shown."""
+    from .test_index import _run_of
+
+    doc = max(pydoc_docs[:20], key=lambda d: len(d.text))
+    run_ = _run_of(max(doc.text.split("\n\n"), key=len), "text", 5, 28)
+    answer = f"{prose[0]}\n\n{run_}\n\n{prose[1]}\n{prose[2]}\n"
+    f = OutputFilter(index, action="redact")
+    verdict = f.check(answer, lang)
+    assert verdict.action == "redact" and verdict.matches[0].doc_id == doc.doc_id
+    assert "words (limit 22)" in verdict.reason
+    items = list(f.stream(token_deltas(answer), lang=lang))
+    out = "".join(i for i in items if isinstance(i, str))
+    events = [i for i in items if not isinstance(i, str)]
+    assert events[0].kind == "redact" and events[-1].leaked == ()
+    assert run_ not in out and out.startswith(prose[0]) and out.endswith(prose[2] + "\n")
+    assert OutputFilter(index, action="redact").check(out, lang).allowed

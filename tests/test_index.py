@@ -149,6 +149,59 @@ def test_copied_paragraph_is_found(built, pydoc_docs):
     assert verdict.matches[0].doc_id == doc.doc_id
 
 
+def _run_of(text: str, lang: str, start: int, n: int) -> str:
+    """Characters of ``n`` normalized tokens of ``text`` from token ``start`` on."""
+    tokens = normalize(text, lang)
+    return text[tokens.starts[start]:tokens.ends[start + n - 1]]
+
+
+def test_prose_flags_at_its_word_limit_and_code_at_its_token_limit(built, pydoc_docs, protected_docs, tmp_path,
+                                                                    capsys):
+    """A copied run of 28 words flags (min_match_words 22; its evidence may stop up to
+    w - 1 = 3 words short of each end) and is reported in words; a run of 26 code tokens
+    does not (min_match_tokens 30)."""
+    _, index = built
+    doc = max(pydoc_docs[:20], key=lambda d: len(d.text))
+    words = _run_of(max(doc.text.split("\n\n"), key=len), "text", 5, 28)
+    answer = f"Before I answer, some context of my own.\n\n{words}\n\nThat is all I know about it."
+    verdict = index.query(answer, "text")
+    assert verdict.action == "block" and verdict.matches[0].doc_id == doc.doc_id
+    span = verdict.matches[0].flagged_span(index.policy)
+    assert span.prose and 22 <= span.tokens <= 28 and "words (limit 22)" in verdict.reason
+    assert span.to_dict()["prose"] is True
+    assert index.query(answer, "text", policy=FilterPolicy(min_match_words=30)).allowed
+    (tmp_path / "answer.txt").write_text(answer)
+    assert main(["query", str(built[0]), str(tmp_path / "answer.txt"), "--lang", "text"]) == 1
+    assert main(["query", str(built[0]), str(tmp_path / "answer.txt"), "--lang", "text",
+                 "--min-match-words", "30"]) == 0
+    capsys.readouterr()
+
+    # A code run whose evidence is 22-29 tokens (winnowing may lose w - 1 = 7 at each end).
+    code_doc, function = next((d, f) for d in protected_docs if d.lang == "python"
+                              for f in corpora.python_functions(d, min_lines=12)
+                              if '"""' not in f.text and "#" not in f.text)
+    for n in range(26, 44):
+        run = _run_of(function.text, "python", 0, n)
+        verdict = index.query(run, "python")
+        longest = max((s.tokens for m in verdict.matches if m.doc_id == code_doc.doc_id for s in m.spans
+                       if not s.prose), default=0)
+        if longest >= 22:
+            break
+    assert 22 <= longest < 30 and verdict.allowed, verdict.reason
+    assert not index.query(run, "python", policy=FilterPolicy(min_match_tokens=22)).allowed
+
+
+def test_an_index_from_before_the_word_limit_flags_prose_at_its_token_limit(index_copy):
+    """Older manifests have no ``min_match_words``: they keep the limit prose had then."""
+    version = storage.current_version_dir(index_copy)
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["policy"]["min_match_words"]
+    manifest["policy"]["min_match_tokens"] = 35
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    policy = ProtectedIndex.open(index_copy).policy
+    assert policy.min_match_words == policy.min_match_tokens == 35
+
+
 def test_with_the_text_stored_spans_reach_the_ends_of_the_copy(tmp_path, protected_docs, pydoc_docs):
     """Through the fingerprints alone a span runs from the first to the last winnowed
     k-gram the copy holds (up to w - 1 tokens short at each end); with the text stored

@@ -631,7 +631,7 @@ class ProtectedIndex:
                                                              lookup=lookup if prose_query is second else None))
         if aligned:
             found = self._with_reworded(text, prose_query, query.signature, lookup, found, reworded_candidates,
-                                        align_params, policy.min_match_tokens)
+                                        align_params, policy)
         verdict = decide(found, policy)
         return verdict if top is None else replace(verdict, matches=verdict.matches[:top])
 
@@ -661,7 +661,7 @@ class ProtectedIndex:
         return list(dict.fromkeys(ranked))[:n]
 
     def _with_reworded(self, text: str, query: Sketch, signature: np.ndarray, lookup: Lookup, found: list[Match],
-                       n_candidates: int, params: AlignParams, min_tokens: int) -> list[Match]:
+                       n_candidates: int, params: AlignParams, policy: FilterPolicy) -> list[Match]:
         """``found`` with the reworded passages of ``n_candidates`` candidate documents
         (``_reworded_candidates``); ``query``: the text's prose reading, ``signature``: its
         whole-document signature."""
@@ -678,7 +678,7 @@ class ProtectedIndex:
                 float(np.count_nonzero(self.signatures[doc] == signature)) / signature.size,
                 0.0, 0.0, 0.0, ())
             by_id[doc_id] = with_reworded(match, query, lambda offset: doc_text.count("\n", 0, offset) + 1,
-                                          passages, params.merge_chars, min_tokens)
+                                          passages, params.merge_chars, policy)
         return sorted(by_id.values(), key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
 
     def lookup(self, shingles: np.ndarray) -> Lookup:
@@ -777,7 +777,7 @@ class ProtectedIndex:
         rows, hit_row = candidate_passages(*hits, lookup.lo, lookup.hi, query.informative, usable, MAX_HITS_PER_HASH,
                                            self.fp.doc, self.fp.pos, min_hits, query.shingles, k, policy.gap,
                                            min_span, hit_spacing(shingle), lang == TEXT,
-                                           0 if all_candidates else -(-policy.min_match_tokens // k))
+                                           0 if all_candidates else -(-policy.limit(lang == TEXT) // k))
         return PassageRows(rows[rows[:, 5] >= min_span], hit_row)
 
     def _local_matches(self, query: Sketch, passage_rows: PassageRows, widen: bool = True
@@ -827,7 +827,7 @@ class ProtectedIndex:
             # A code document's prose lane is its comments and docstrings.
             kind = "comment" if in_lane and self.docs.langs[doc] in LANGUAGES else "copy"
             span = Span(qs, qe, *doc_chars, (query.line_of(qs), query.line_of(max(qs, qe - 1))), doc_lines, covered,
-                        kind)
+                        kind, query.tokens.lang == TEXT)
             out.setdefault(doc, []).append(_LocalSpan(span, (q0, q1), evidence))
         return out
 
@@ -903,6 +903,8 @@ def _policy_fields(manifest: dict, settings: IndexSettings) -> dict:
     """The manifest's policy. Indexes written before ``gap`` counted changed tokens stored
     the query-token distance between hits instead, about k + changed tokens."""
     fields = dict(manifest["policy"])
+    # Indexes written before prose had a limit of its own flagged its passages at the code one.
+    fields.setdefault("min_match_words", fields.get("min_match_tokens", DEFAULT_POLICY.min_match_words))
     if manifest.get("policy_gap") != POLICY_GAP_UNIT and "gap" in fields:
         fields["gap"] = max(1, fields["gap"] - settings.sketch.shingle.k)
     return fields
