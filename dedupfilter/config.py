@@ -129,8 +129,8 @@ class FilterPolicy:
         (``Span.prose``: prose, comments and docstrings, reworded passages),
         whose tokens are words. 22 words are about 140 characters, 30 code
         tokens about 200; with 30, a paragraph with one word in ten replaced
-        was caught 0.958 of the time, with 22 0.990, for 5 more false blocks
-        in 860 held-out standard-library chunks, each a docstring the standard
+        was caught 0.958 of the time, with 22 0.990, for 3 more false blocks
+        in 860 held-out standard-library chunks, docstrings the standard
         library repeats (``python bench/evasion.py --min-match-words``);
     jaccard_threshold: block when whole-document Jaccard reaches this;
     gap: matched runs merge into one passage across up to this many changed or
