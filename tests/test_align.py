@@ -374,3 +374,43 @@ def test_one_sentence_against_one_sentence():
     # From the first to the last content word both have ("If there are more" are stop words).
     assert (passage.query_start, passage.source_start) == (query.index("positional"), source.index("positional"))
     assert (passage.query_end, passage.source_end) == (len(query) - 1, len(source) - 1)
+
+
+def test_surviving_kgrams_rank_a_reworded_passages_source_above_a_shuffled_copy(paragraphs, monkeypatch):
+    """A document with the source's words in each sentence shuffled shares every sentence
+    and word key with it (keys are sets of words) but no run of five words. A reworded
+    passage keeps a few such runs: they rank its source first, ahead of the shuffled
+    copy indexed before it (which wins ties). Without the k-grams' weight it would not."""
+    import random
+
+    from corpora import Document
+    from dedupfilter.align import DEFAULT_ALIGN_PARAMS
+    from dedupfilter.index import IndexSettings, ProtectedIndex
+    from dedupfilter.index import protected
+
+    def shuffled(text: str, seed: int) -> str:
+        rng = random.Random(seed)
+        out = []
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            words = sentence.rstrip(".!?").split()
+            rng.shuffle(words)
+            out.append(" ".join(words) + ".")
+        return " ".join(out)
+
+    picked = _distinct_paragraphs(paragraphs, 12)
+    docs = []
+    for i in picked:
+        docs += [Document(f"shuffled{i}", "test", shuffled(paragraphs[i], i), "text"),
+                 Document(f"source{i}", "test", paragraphs[i], "text")]
+    index, _ = ProtectedIndex.empty(IndexSettings(store_text=True)).with_documents(docs)
+    first, default = {}, protected.KGRAM_HITS_WEIGHT
+    for weight in (default, 0.0):
+        monkeypatch.setattr(protected, "KGRAM_HITS_WEIGHT", weight)
+        first[weight] = 0
+        for n, i in enumerate(picked):
+            answer = reword(paragraphs[i], seed=i)
+            query = index.sketch(answer, "text")
+            cut = sentences(answer, DEFAULT_ALIGN_PARAMS.min_sentence_words)
+            ranked = index._reworded_candidates(query, index.lookup(query.shingles), cut, 2)
+            first[weight] += ranked[0] == 2 * n + 1  # source{i}
+    assert first[default] == len(picked) and first[0.0] <= len(picked) // 2, first  # 12 and 0 when written
