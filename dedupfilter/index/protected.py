@@ -50,8 +50,6 @@ DISTINCTIVE_MAX_HITS = 64
 KGRAM_HITS_WEIGHT = 2.0
 # A bucket of an LSH band's directory holds about this many keys (a cache line or two).
 LSH_KEYS_PER_BUCKET = 4
-# Room for this many (document, band) pairs sharing a band key with a query; more are looked up twice.
-LSH_FOUND = 64
 # Documents aligned with a query sentence by sentence when asked for reworded passages: on PAN
 # 2013's test corpus, through the index, 20 gave entire plagdet 0.837 at 0.09 s a suspicious
 # document, 40 gave 0.872 at 0.16 s (python bench/accuracy_text.py at 8ec5f21), 80 gave 0.883
@@ -362,6 +360,7 @@ class ProtectedIndex:
         self.band_keys, self.band_docs = band_table if band_table is not None else self._compute_bands()
         self._bands = settings.bands  # (an lru_cache call per LSH lookup otherwise: a fifth of it)
         self._band_directory = None  # made on the first LSH lookup (not stored: ~0.1 s at 1M documents)
+        self._no_room = np.empty(0, self.band_docs.dtype)  # read-only in effect: nothing is written to it
         self._keys_per_doc: tuple[np.ndarray, np.ndarray] | None = None  # (sentence, word) keys a document
         self.manifest = manifest or {}
         self.sentences = sentences if sentences is not None else _SentenceKeys.empty()
@@ -727,13 +726,14 @@ class ProtectedIndex:
         if self._band_directory is None:
             bits = directory_bits(self.band_keys.shape[1], LSH_KEYS_PER_BUCKET)
             self._band_directory = band_directory(self.band_keys, bits)
-        rows = self._bands[1]
-        found = np.empty(LSH_FOUND, self.band_docs.dtype)
-        n = lsh_candidates(query.signature, rows, self.band_keys, self.band_docs, self._band_directory, found)
-        if n > found.size:
-            found = np.empty(n, self.band_docs.dtype)
-            lsh_candidates(query.signature, rows, self.band_keys, self.band_docs, self._band_directory, found)
-        return set(found[:n].tolist()) if n else set()
+        args = (query.signature, self._bands[1], self.band_keys, self.band_docs, self._band_directory)
+        # Counted first, into no room (nearly every query shares no band), then written.
+        n = lsh_candidates(*args, self._no_room)
+        if n == 0:
+            return set()
+        found = np.empty(n, self.band_docs.dtype)
+        lsh_candidates(*args, found)
+        return set(found.tolist())
 
     def passages(self, query: Sketch, lookup: Lookup, policy: FilterPolicy | None = None,
                  rows: PassageRows | None = None) -> np.ndarray:
