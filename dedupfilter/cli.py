@@ -109,7 +109,7 @@ def _print_verdict_table(verdict, query_name: str) -> None:
         for s in m.spans:
             q = f"{s.query_lines[0]}-{s.query_lines[1]}"
             d = f"{s.doc_lines[0]}-{s.doc_lines[1]}"
-            print(f"  {q:>13}  {d:>15}  {s.tokens:>7}  {s.kind}")
+            print(f"  {q:>13}  {d:>15}  {s.tokens:>7}  {s.kind}{' (words)' if s.prose else ''}")
 
 
 def _emit_verdict(args, verdict, query_name: str) -> int:

@@ -120,7 +120,7 @@ def stream_demo(index: ProtectedIndex, answer: str, show: bool) -> dict:
             s = max(m.spans, key=lambda s: s.tokens)
             print(f"final verdict {final.verdict.action.upper()}: answer lines {s.query_lines[0]}-"
                   f"{s.query_lines[1]} copy {m.doc_id} lines {s.doc_lines[0]}-{s.doc_lines[1]} "
-                  f"({s.tokens} tokens)")
+                  f"({s.tokens} {'words' if s.prose else 'tokens'})")
         removed = len(answer) - len(re.sub(r"\[removed: [^\]]*\]", "", out))
         pushes = sorted(1000 * t for t in latencies[:-1])
         print(f"{removed} characters removed, {sum(b - a for a, b in final.leaked)} of the copy shown "
@@ -137,7 +137,7 @@ def _show(title: str, answer: str, verdict: Verdict) -> None:
     for m in verdict.matches[:1]:
         for s in sorted(m.spans, key=lambda s: -s.tokens)[:1]:
             print(f"  answer lines {s.query_lines[0]}-{s.query_lines[1]}  <->  {m.doc_id} lines "
-                  f"{s.doc_lines[0]}-{s.doc_lines[1]}  ({s.tokens} tokens)")
+                  f"{s.doc_lines[0]}-{s.doc_lines[1]}  ({s.tokens} {'words' if s.prose else 'tokens'})")
             excerpt = answer[s.query_start:s.query_end].splitlines()
             for line in excerpt[:3]:
                 print(f"    | {line[:100]}")
