@@ -330,6 +330,7 @@ def cmd_filter(args) -> int:
     index = ProtectedIndex.open(args.index, verify=False)
     output_filter = OutputFilter(index, _index_policy(index, args), hold_back=args.hold_back, lang=args.lang)
     warm_up()  # before the first delta: none of them waits for a compiled kernel to load
+    index.prepare()  # nor the final check for the index's lookup directories
     session = output_filter.session()
     events = open(args.events, "a", encoding="utf-8") if args.events else sys.stderr
     # Invalid UTF-8 passes through byte for byte (as undecodable characters, like read_text).

@@ -62,6 +62,7 @@ class FilterService:
     def warm(self) -> None:
         """Compile or load every kernel, and make the index's lookup directories, now."""
         warm_up()
+        self.index.prepare()
         self.index.query("def warm_up(x):\n    return x + 1\n", "python")
         self.index.query("A sentence to warm the prose path up before the first request.", "text")
 

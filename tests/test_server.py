@@ -224,3 +224,16 @@ def test_cli_serve_answers_then_stops_on_interrupt(built, tmp_path, stop):
             process.kill()
             pytest.fail(f"serve did not stop on {stop.name}; stderr: {process.stderr.read()[-2000:]}")
     idle.close()
+
+
+def test_warm_makes_the_lookup_directories_before_the_first_request(built, protected_docs):
+    """A warm-up query too short to be a near-duplicate never reaches LSH: warm() makes the
+    band directory itself, so the first request does not (about 0.1 s at 1M documents)."""
+    from dedupfilter.index import ProtectedIndex
+
+    opened = ProtectedIndex.open(built[0])
+    assert opened._band_directory is None
+    FilterService(opened).warm()
+    assert opened._band_directory is not None and opened._directory is not None
+    probe = protected_docs[0].text[:3000]
+    assert opened.query(probe).to_dict() == ProtectedIndex.open(built[0]).query(probe).to_dict()
