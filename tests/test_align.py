@@ -414,3 +414,25 @@ def test_surviving_kgrams_rank_a_reworded_passages_source_above_a_shuffled_copy(
             ranked = index._reworded_candidates(query, index.lookup(query.shingles), cut, 2)
             first[weight] += ranked[0] == 2 * n + 1  # source{i}
     assert first[default] == len(picked) and first[0.0] <= len(picked) // 2, first  # 12 and 0 when written
+
+
+def test_a_reworded_passage_absorbs_prose_copies_shorter_than_the_code_limit():
+    """A copy of 25 words flags on its own (min_match_words 22), but only copies of
+    min_match_tokens (30) or more stand for a reworded passage they mostly cover: the
+    reworded passage, which reaches further into the source, is reported."""
+    from dedupfilter.config import FilterPolicy
+    from dedupfilter.sketch import sketch
+    from dedupfilter.verdict import Match, Span, with_reworded
+
+    text = " ".join(f"word{i}" for i in range(200))
+    query = sketch(text, "text")
+    starts = query.tokens.starts
+    copy = Span(int(starts[10]), int(starts[35]), 500, 700, (1, 1), (3, 4), 25, "copy", True)
+    reworded = [_p(int(starts[5]), int(starts[50]), 300, 2000)]
+    match = Match("doc", "src", 0.1, 0.2, 0.2, 0.1, (copy,))
+    merged = with_reworded(match, query, lambda offset: 1, reworded, 0, FilterPolicy())
+    assert [(s.kind, s.prose, s.doc_end) for s in merged.spans] == [("reworded", True, 2000)]
+    assert merged.flags(FilterPolicy())
+    kept = with_reworded(match, query, lambda offset: 1, reworded, 0, FilterPolicy(min_match_tokens=25))
+    assert [(s.query_start, s.doc_end, s.tokens, s.kind) for s in kept.spans] == [
+        (copy.query_start, copy.doc_end, 25, "copy")]
