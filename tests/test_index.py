@@ -71,6 +71,26 @@ def test_an_opened_index_reads_its_document_ids_as_lists(built, protected_docs):
     assert list(docs.sources) == [d.source for d in protected_docs]
 
 
+@pytest.mark.parametrize("kind", ["string", "large_string", "sliced", "chunked", "with nulls", "empty strings"])
+def test_a_string_column_reads_one_value_as_pyarrow_does(kind):
+    """One value is read from the column's buffers; every layout gives pyarrow's answer."""
+    from dedupfilter.index.protected import _StringColumn
+
+    values = ["a", "", "naïve ☃", "x" * 300, "last"]
+    if kind == "empty strings":
+        values = ["", "", ""]
+    if kind == "with nulls":
+        values = ["a", None, "c"]
+    array = pa.array(values, pa.large_string() if kind == "large_string" else pa.string())
+    column = (pa.chunked_array([pa.array(["skip"] + values)[1:]]) if kind == "sliced"
+              else pa.chunked_array([array[:2], array[2:]]) if kind == "chunked" else pa.chunked_array([array]))
+    strings = _StringColumn(column)
+    assert [strings[i] for i in range(len(values))] == values
+    assert strings[-1] == values[-1] and strings[np.int64(0)] == values[0]
+    with pytest.raises(LookupError):  # the built-in IndexError (this module imports the index's)
+        strings[len(values)]
+
+
 def test_disguised_function_in_an_answer_is_found_with_its_lines(built, protected_docs):
     """Functions of 80+ tokens, disguised inside a Markdown answer (measured recall here: ~99%,
     see bench/README.md): at least 90% blocked, attributed to the right document and lines."""
