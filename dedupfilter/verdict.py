@@ -145,11 +145,13 @@ def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int]
 def decide(matches: list[Match], policy: FilterPolicy) -> Verdict:
     """Apply the policy: a long enough copied passage, or a near-duplicate whole.
     Matches that flag come first, then by longest passage."""
-    matches = sorted(matches, key=lambda m: (not m.flags(policy), -m.longest_span, -m.jaccard, m.doc_id))
+    ranked = sorted(((m, m.flagged_span(policy)) for m in matches),
+                    key=lambda ms: (ms[1] is None and ms[0].jaccard < policy.jaccard_threshold,
+                                    -ms[0].longest_span, -ms[0].jaccard, ms[0].doc_id))
+    matches = [m for m, _ in ranked]
     score = max((max(m.jaccard, m.containment_query) for m in matches), default=0.0)
     reasons = []
-    for m in matches:
-        span = m.flagged_span(policy)
+    for m, span in ranked:
         if span is not None:
             what = {"reworded": "reworded passage", "comment": "copied comment or docstring passage"}.get(
                 span.kind, "copied passage")
