@@ -57,14 +57,23 @@ def lsh_candidates(signature, rows, sorted_band_keys, band_docs, directory, out)
     while (1 << bits) < directory.shape[1] - 1:
         bits += 1
     shift = np.uint64(64 - bits)
+    n_bands = sorted_band_keys.shape[0]
+    # In phases over all bands, so that the bands' memory reads (a directory bucket, then a
+    # few keys: cache misses on a large index) are independent and overlap.
+    keys = np.empty(n_bands, np.uint64)
+    lo = np.empty(n_bands, np.int64)
+    hi = np.empty(n_bands, np.int64)
+    for band in range(n_bands):
+        keys[band] = _band_key(signature, band, rows)
+    for band in range(n_bands):
+        bucket = np.int64(keys[band] >> shift)
+        lo[band] = directory[band, bucket]
+        hi[band] = directory[band, bucket + 1]
     n = 0
-    for band in range(sorted_band_keys.shape[0]):
-        key = _band_key(signature, band, rows)
-        bucket = np.int64(key >> shift)
-        end_of_bucket = directory[band, bucket + 1]
-        keys = sorted_band_keys[band]
-        at = _first_at_least(keys, key, directory[band, bucket], end_of_bucket)
-        while at < end_of_bucket and keys[at] == key:
+    for band in range(n_bands):
+        band_keys_ = sorted_band_keys[band]
+        at = _first_at_least(band_keys_, keys[band], lo[band], hi[band])
+        while at < hi[band] and band_keys_[at] == keys[band]:
             if n < out.size:
                 out[n] = band_docs[band, at]
             n += 1
