@@ -46,6 +46,20 @@ def _first_at_least(table, value, lo, hi):
     return lo
 
 
+@jit(inline="always")
+def _lower_bound(table, value, lo, hi):
+    """``_first_at_least`` without a data-dependent branch: the bisection's steps depend only
+    on the length of [lo, hi), each a conditional move."""
+    n = hi - lo
+    while n > 1:
+        half = n >> 1
+        lo = lo + half if table[lo + half - 1] < value else lo
+        n -= half
+    if n == 1 and table[lo] < value:
+        lo += 1
+    return lo
+
+
 @jit
 def table_sample(table, n_samples):
     """Rows spread evenly over the sorted ``table`` (its first and last included) and their values."""
@@ -124,16 +138,23 @@ def directory_ranges(table, values, directory, bits, ignored):
     lo = np.empty(values.size, np.int64)
     hi = np.empty(values.size, np.int64)
     is_ignored = np.zeros(values.size, np.bool_)
+    # In phases over all values, so that their cache misses are independent and overlap: every
+    # bucket's bounds, then a branch-free bisection of each bucket (its loads do not wait on a
+    # mispredicted branch), then the end of the rows found.
+    for i in range(values.size):
+        b = np.int64(values[i] >> shift)
+        lo[i] = directory[b]
+        hi[i] = directory[b + 1]
+    for i in range(values.size):
+        lo[i] = _lower_bound(table, values[i], lo[i], hi[i])
     for i in range(values.size):
         value = values[i]
-        b = np.int64(value >> shift)
-        end_of_bucket = directory[b + 1]
-        start = _first_at_least(table, value, directory[b], end_of_bucket)
-        end = end_of_bucket
-        if start < end and value != np.uint64(0xFFFFFFFFFFFFFFFF):
-            end = _first_at_least(table, value + np.uint64(1), start, end_of_bucket)
-        lo[i] = start
-        hi[i] = end
+        start, end_of_bucket = lo[i], hi[i]
+        if start < end_of_bucket and table[start] == value:
+            hi[i] = (_first_at_least(table, value + np.uint64(1), start + 1, end_of_bucket)
+                     if value != np.uint64(0xFFFFFFFFFFFFFFFF) else end_of_bucket)
+        else:
+            hi[i] = start
         if ignored.size:
             at = _first_at_least(ignored, value, 0, ignored.size)
             is_ignored[i] = at < ignored.size and ignored[at] == value
