@@ -253,18 +253,13 @@ def candidate_passages(hit_q, hit_row, hit_doc, lo, hi, informative, usable, max
     q = np.empty(n_found, np.int64)
     d = np.empty(n_found, np.int64)
     rows = np.empty(n_found, np.int64)
-    # The hits' document positions first, in a loop of their own: these reads miss the cache
-    # and, with no branch between them, overlap.
-    position = np.empty(n_found, np.int64)
-    for h in range(n_found):
-        position[h] = table_pos[found[h, 2]]
     for h in range(n_found):
         c, q_h, row_h = found[h, 0], found[h, 1], found[h, 2]
         at = fill[c]
         fill[c] += 1
         doc[at] = candidates[c]
         q[at] = q_h
-        d[at] = position[h]
+        d[at] = table_pos[row_h]
         rows[at] = row_h
         while at > group_start[c] and q[at - 1] == q[at] and d[at - 1] > d[at]:
             q[at - 1], q[at] = q[at], q[at - 1]
