@@ -46,7 +46,7 @@ DISTINCTIVE_MAX_HITS = 64
 # word-key score as a reworded query's candidate (``_reworded_candidates``). On PAN 2013 train,
 # the paired source among the first 80 candidates: random obfuscation 0.945 -> 0.982 (weight 1),
 # 0.988 (2), 0.989 (4); translation 0.951 -> 0.966, 0.964, 0.960; summary 0.617 -> 0.646, 0.650,
-# 0.650.
+# 0.650 (python bench/reworded_candidates.py).
 KGRAM_HITS_WEIGHT = 2.0
 # A bucket of an LSH band's directory holds about this many keys (a cache line or two).
 LSH_KEYS_PER_BUCKET = 4
