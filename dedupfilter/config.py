@@ -127,8 +127,7 @@ class FilterPolicy:
         many normalized tokens of the query;
     min_match_words: the same for a passage found reading both texts as prose
         (``Span.prose``: prose, comments and docstrings, reworded passages),
-        whose tokens are words. 22 words are about 140 characters, 30 code
-        tokens about 200; with 30, a paragraph with one word in ten replaced
+        whose tokens are words. With 30, a paragraph with one word in ten replaced
         was caught 0.958 of the time, with 22 0.990, for 3 more false blocks
         in 860 held-out standard-library chunks, docstrings the standard
         library repeats (``python bench/evasion.py --min-match-words``);
