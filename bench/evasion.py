@@ -179,6 +179,7 @@ def run(limit_modules: int | None, settings: IndexSettings, policy: FilterPolicy
     result = {"n_protected_modules": len(protected_code), "n_protected_topics": len(protected_prose),
               "k": settings.sketch.shingle.k, "prose_k": settings.sketch.shingle.k_for("text"),
               "min_match_tokens": policy.min_match_tokens, "min_match_words": policy.min_match_words,
+              "piece_gap": policy.piece_gap,
               "reworded": settings.store_text,
               "big_code_tokens": BIG_CODE_TOKENS, "big_prose_tokens": BIG_PROSE_TOKENS,
               "code": {}, "prose": {}, "false_blocks": {}}
@@ -227,7 +228,8 @@ def render_markdown(result: dict, context: dict) -> str:
         f"{DEFAULT_SKETCH_CONFIG.shingle.k_for('text')}); FilterPolicy: block at a copied passage of "
         f"{result['min_match_tokens']} normalized tokens (default {DEFAULT_POLICY.min_match_tokens}), "
         f"{result.get('min_match_words', result['min_match_tokens'])} words if found as prose (default "
-        f"{DEFAULT_POLICY.min_match_words}), or "
+        f"{DEFAULT_POLICY.min_match_words}), pieces of a copy adding up across {result.get('piece_gap', 0)} "
+        f"tokens (default {DEFAULT_POLICY.piece_gap}; 0: never), or "
         f"Jaccard {DEFAULT_POLICY.jaccard_threshold}. Queries go through `ProtectedIndex.query`, once with the "
         "language detected from the content (as a serving stack without a language hint sees it) and once "
         "with it given (python, text)"
@@ -267,19 +269,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-match-words", type=int, default=DEFAULT_POLICY.min_match_words,
                         help="the policy's limit for passages found as prose, in words "
                              "(default: the library's, %(default)s)")
+    parser.add_argument("--piece-gap", type=int, default=DEFAULT_POLICY.piece_gap,
+                        help="the policy's piece gap in tokens, 0: a copy's pieces never add up "
+                             "(default: the library's, %(default)s)")
     parser.add_argument("--reworded", action="store_true",
                         help="index with the text stored and query with reworded=True (sentence alignment)")
     args = parser.parse_args(argv)
     library = library_version()
     settings = IndexSettings(sketch=SketchConfig(shingle=ShingleConfig(k=args.k, prose_k=args.prose_k)),
                              store_text=args.reworded)
-    policy = FilterPolicy(min_match_tokens=args.min_match_tokens, min_match_words=args.min_match_words)
+    policy = FilterPolicy(min_match_tokens=args.min_match_tokens, min_match_words=args.min_match_words,
+                          piece_gap=args.piece_gap)
     result = run(args.limit_modules, settings, policy)
     options = "".join(f" --{flag} {value}" for flag, value, default in (
         ("limit-modules", args.limit_modules, None), ("k", args.k, DEFAULT_SKETCH_CONFIG.shingle.k),
         ("prose-k", args.prose_k, DEFAULT_SKETCH_CONFIG.shingle.k_for("text")),
         ("min-match-tokens", args.min_match_tokens, DEFAULT_POLICY.min_match_tokens),
-        ("min-match-words", args.min_match_words, DEFAULT_POLICY.min_match_words)) if value != default) + (
+        ("min-match-words", args.min_match_words, DEFAULT_POLICY.min_match_words),
+        ("piece-gap", args.piece_gap, DEFAULT_POLICY.piece_gap)) if value != default) + (
         " --reworded" if args.reworded else "")
     command = "python bench/evasion.py" + options
     context = {"date": datetime.date.today().isoformat(), "library": library, "machine": platform.machine(),

@@ -42,7 +42,7 @@ def compare_texts(query: str, reference: str, lang: str | None = None, *,
     b = sketch_tokens(b_tokens, newline_offsets(reference), config, prose=b_lane)
     name = b_path or "reference"
     matches = [match_from_comparison(a, b, compare(a, b, gap=policy.gap), name, name,
-                                     min_span_tokens=config.shingle.guaranteed_match_tokens(lang_a))]
+                                     min_span_tokens=config.shingle.guaranteed_match_tokens(lang_a), policy=policy)]
     a_prose = a if as_prose is None else sketch_tokens(as_prose, a.newlines, config)
     b_prose = b if lang_b == TEXT else (sketch_tokens(b_lane, b.newlines, config)
                                         if b_lane is not None and len(b_lane) else None)

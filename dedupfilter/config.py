@@ -137,12 +137,18 @@ class FilterPolicy:
         the query-side distance this allows between two hits follows from k and
         the winnowing window (``sketch.passage_reach``). Bridged tokens are no
         evidence, except in prose between two runs on one diagonal.
+    piece_gap: passages of one document's code too short to flag alone add up
+        against min_match_tokens when each follows the last within this many
+        query tokens, in another part of the document near it (``pieces``): the
+        functions of a copy reordered, dead code inserted between statements.
+        0 turns this off.
     """
 
     min_match_tokens: int = 30
     min_match_words: int = 22
     jaccard_threshold: float = 0.8
     gap: int = 8
+    piece_gap: int = 40
     action: str = "block"
 
     def __post_init__(self):
@@ -152,6 +158,8 @@ class FilterPolicy:
             raise ValueError("jaccard_threshold must be in (0, 1]")
         if self.gap < 1:
             raise ValueError("gap must be at least 1")
+        if self.piece_gap < 0:
+            raise ValueError("piece_gap must be at least 0 (0: pieces never add up)")
         if self.action not in ("block", "redact", "annotate"):
             raise ValueError(f"action must be block, redact or annotate, got {self.action!r}")
 

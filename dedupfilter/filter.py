@@ -226,7 +226,8 @@ class StreamSession:
         out: list[StreamItem] = []
         if not verdict.allowed:
             flagged = [m for m in verdict.matches if m.flags(policy)]
-            ranges = [(s.query_start, s.query_end, m.doc_id) for m in flagged for s in m.spans]
+            # A copy in pieces is removed piece by piece, not with what lies between them.
+            ranges = [(s.query_start, s.query_end, m.doc_id) for m in flagged for s in m.spans if s.kind != "pieces"]
             if not ranges:  # a near-duplicate as a whole, no passage to point at
                 ranges = [(0, len(text), m.doc_id) for m in flagged]
             if policy.action == "block":
@@ -314,7 +315,8 @@ class StreamSession:
         found = [f.index.passage_rows(sk, lookup, policy, all_candidates=True) for sk, lookup in windows]
         readings = [f.index.passages(sk, lookup, policy, rows) for (sk, lookup), rows in zip(windows, found)]
         out: list[StreamItem] = []
-        flagged = _flagged_passages(readings, [policy.limit(sk.tokens.lang == TEXT) for sk, _ in windows])
+        chained = set().union(*(f.index.chained_documents(sk, rows, policy) for (sk, _), rows in zip(windows, found)))
+        flagged = _flagged_passages(readings, [policy.limit(sk.tokens.lang == TEXT) for sk, _ in windows], chained)
         if flagged.size:
             ids = f.index.docs.ids
             ranges = [(start, end, ids[doc]) for doc, start, end, _ in flagged.tolist()]
@@ -446,14 +448,15 @@ class StreamSession:
         return [text] if text else []
 
 
-def _flagged_passages(readings: list[np.ndarray], limits: list[int]) -> np.ndarray:
+def _flagged_passages(readings: list[np.ndarray], limits: list[int], chained: set[int] = frozenset()) -> np.ndarray:
     """The passages (rows of ``ProtectedIndex.passages``, one array per reading of the
     window) of the documents that have one of its reading's limit or more (tokens), in
-    any reading (as ``merged_per_document`` keeps every reading's spans)."""
+    any reading (as ``merged_per_document`` keeps every reading's spans), or are
+    ``chained`` (``ProtectedIndex.chained_documents``)."""
     kept = [(rows, limit) for rows, limit in zip(readings, limits) if rows.size]
     if not kept:
         return np.empty((0, 4), np.int64)
-    flagged = set().union(*(rows[rows[:, 3] >= limit, 0].tolist() for rows, limit in kept))
+    flagged = set(chained).union(*(rows[rows[:, 3] >= limit, 0].tolist() for rows, limit in kept))
     rows = np.concatenate([rows for rows, _ in kept]) if len(kept) > 1 else kept[0][0]
     return rows[[doc in flagged for doc in rows[:, 0].tolist()]] if flagged else rows[:0]
 

@@ -16,6 +16,7 @@ import numpy as np
 from .align import ReusedPassage, with_copies
 from .config import FilterPolicy
 from .normalize import TEXT
+from .pieces import Piece, chained_pieces, may_chain
 from .sketch import Comparison, Sketch
 
 
@@ -29,7 +30,9 @@ class Span:
     doc_lines: tuple[int, int]
     tokens: int  # normalized tokens of the query the passage covers
     # "copy": shared token runs; "comment": shared runs of words in a code document's
-    # comments or docstrings (the query read as prose); "reworded": aligned sentences (align.py)
+    # comments or docstrings (the query read as prose); "reworded": aligned sentences (align.py);
+    # "pieces": the copies, each too short to flag, of one copy cut into pieces (pieces.py),
+    # from the first to the last, ``tokens`` their sum
     kind: str = "copy"
     # Found reading both texts as prose: ``tokens`` are words (FilterPolicy.min_match_words).
     prose: bool = False
@@ -98,21 +101,38 @@ def line_range(sk: Sketch, start: int, end: int) -> tuple[int, int]:
 
 
 def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, doc_id: str,
-                          source: str, min_span_tokens: int) -> Match:
-    """Attribute a comparison: passages of at least ``min_span_tokens`` become spans."""
-    spans = []
+                          source: str, min_span_tokens: int, policy: FilterPolicy | None = None) -> Match:
+    """Attribute a comparison: passages of at least ``min_span_tokens`` become spans;
+    with ``policy``, code passages too short to flag alone that add up as a copy cut
+    into pieces (``pieces.chained_pieces``) become one more, of kind "pieces"."""
+    spans, pieces = [], []
     for p in comparison.passages:
         if p.n_tokens < min_span_tokens:
             continue
+        pieces.append(Piece(p.a_start, p.a_end, p.b_start, p.b_end, p.n_tokens))
         q_start = int(query.tokens.starts[p.a_start])
         q_end = int(query.tokens.ends[p.a_end - 1])
         d_start = int(doc.tokens.starts[p.b_start])
         d_end = int(doc.tokens.ends[p.b_end - 1])
         spans.append(Span(q_start, q_end, d_start, d_end, line_range(query, q_start, q_end),
                           line_range(doc, d_start, d_end), p.n_tokens, prose=query.tokens.lang == TEXT))
+    if (policy is not None and may_chain(query.tokens.lang, doc.tokens.lang)
+            and all(s.tokens < policy.min_match_tokens for s in spans)):
+        chain = chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap)
+        if chain:
+            spans.append(pieces_span([spans[i] for i in chain]))
     return Match(doc_id, source, comparison.jaccard,
                  max(comparison.containment_a, comparison.containment_b),
                  comparison.containment_a, comparison.containment_b, tuple(spans))
+
+
+def pieces_span(pieces: list[Span]) -> Span:
+    """One span for the copied spans of a copy cut into pieces (``pieces.chained_pieces``)."""
+    return Span(min(s.query_start for s in pieces), max(s.query_end for s in pieces),
+                min(s.doc_start for s in pieces), max(s.doc_end for s in pieces),
+                (min(s.query_lines[0] for s in pieces), max(s.query_lines[1] for s in pieces)),
+                (min(s.doc_lines[0] for s in pieces), max(s.doc_lines[1] for s in pieces)),
+                sum(s.tokens for s in pieces), "pieces")
 
 
 def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int],
@@ -153,7 +173,8 @@ def decide(matches: list[Match], policy: FilterPolicy) -> Verdict:
     reasons = []
     for m, span in ranked:
         if span is not None:
-            what = {"reworded": "reworded passage", "comment": "copied comment or docstring passage"}.get(
+            what = {"reworded": "reworded passage", "comment": "copied comment or docstring passage",
+                    "pieces": "copy in pieces"}.get(
                 span.kind, "copied passage")
             unit = "words" if span.prose else "normalized tokens"
             reasons.append(f"{m.doc_id}: {what} of {span.tokens} {unit} (limit {policy.limit(span.prose)})")

@@ -32,7 +32,8 @@ from ..sketch import (Sketch, candidate_passages, directory_bits, directory_rang
                       newline_offsets, passage_sketch, shingle_hashes, sketch, table_directory, usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
                      sentence_word_keys, sentences)
-from ..verdict import Match, Span, Verdict, decide, with_reworded
+from ..pieces import Piece, chained_pieces, may_chain
+from ..verdict import Match, Span, Verdict, decide, pieces_span, with_reworded
 from . import storage
 from .lsh import optimal_bands
 from .sketching import BatchSketch, document_tokens, prose_lane_start, sketch_batch, sketch_corpus
@@ -202,10 +203,12 @@ def _outermost(spans: tuple[Span, ...]) -> tuple[Span, ...]:
     """The spans, by start, without those a span with at least as many tokens holds in the
     query, or overlaps for most of their length on both sides (``_mostly_overlaps``): the same
     passage found by two readings (with their own k, so ends apart by a few tokens) is
-    reported once, and a docstring's passage inside a code passage with fewer tokens is kept."""
+    reported once, and a docstring's passage inside a code passage with fewer tokens is kept.
+    A span of kind "pieces" holds none: its pieces are where the copy is."""
     kept: list[Span] = []
     for s in sorted(set(spans), key=lambda s: (-s.tokens, s.query_start, -s.query_end, s.doc_start, s.doc_end)):
-        if not any(k.query_start <= s.query_start and s.query_end <= k.query_end or _mostly_overlaps(k, s)
+        if not any(k.kind != "pieces" and (k.query_start <= s.query_start and s.query_end <= k.query_end
+                                           or _mostly_overlaps(k, s))
                    for k in kept):
             kept.append(s)
     return tuple(sorted(kept, key=lambda s: (s.query_start, -s.query_end, -s.tokens, s.doc_start, s.doc_end)))
@@ -238,6 +241,10 @@ class _LocalSpan(NamedTuple):
     span: Span
     span_tokens: tuple[int, int]  # query tokens [start, end) the span covers
     evidence: tuple[int, int, int]  # query tokens [start, end) and document tokens of the fingerprints' passage
+    doc_tokens: tuple[int, int]  # the fingerprints' passage in the document's token positions
+
+    def piece(self) -> Piece:
+        return Piece(self.evidence[0], self.evidence[1], *self.doc_tokens, self.span.tokens)
 
 
 class _StoredKgrams(NamedTuple):
@@ -732,7 +739,7 @@ class ProtectedIndex:
             spans = by_doc.get(doc, [])
             if not spans and j < 0.5 * policy.jaccard_threshold:
                 continue
-            matches.append(self._match(doc, j, spans, query))
+            matches.append(self._match(doc, j, spans, query, policy))
         return sorted(matches, key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
 
     def prepare(self) -> "ProtectedIndex":
@@ -831,7 +838,7 @@ class ProtectedIndex:
         for i, (doc, q0, q1, first, last, covered) in enumerate(rows):
             r0, r1 = hit_row[first], hit_row[last]
             d0, d1 = int(self.fp.pos[r0]), int(self.fp.pos[r1]) + k
-            evidence = (q0, q1, d1 - d0)
+            evidence, doc_tokens = (q0, q1, d1 - d0), (d0, d1)
             in_lane = d0 >= self.docs.n_tokens[doc]  # the document's prose lane (``sketch_batch``)
             if in_lane:
                 lane_start = prose_lane_start(int(self.docs.n_tokens[doc]))
@@ -859,7 +866,7 @@ class ProtectedIndex:
             kind = "comment" if in_lane and self.docs.langs[doc] in LANGUAGES else "copy"
             span = Span(qs, qe, *doc_chars, (query.line_of(qs), query.line_of(max(qs, qe - 1))), doc_lines, covered,
                         kind, query.tokens.lang == TEXT)
-            out.setdefault(doc, []).append(_LocalSpan(span, (q0, q1), evidence))
+            out.setdefault(doc, []).append(_LocalSpan(span, (q0, q1), evidence, doc_tokens))
         return out
 
     def _stored_kgrams(self, doc: int, prose_lane: bool = False) -> "_StoredKgrams | None":
@@ -883,7 +890,8 @@ class ProtectedIndex:
             self._stored_cache[(doc, prose_lane)] = found  # most recent last
         return found
 
-    def _match(self, doc: int, jaccard: float, spans: list["_LocalSpan"], query: Sketch) -> Match:
+    def _match(self, doc: int, jaccard: float, spans: list["_LocalSpan"], query: Sketch,
+               policy: FilterPolicy) -> Match:
         covered, end = 0, 0  # query tokens inside the union of the spans' evidence
         for q0, q1 in sorted((local.evidence[0], local.evidence[1]) for local in spans):
             covered += max(0, q1 - max(q0, end))
@@ -891,8 +899,31 @@ class ProtectedIndex:
         n_doc_tokens = max(int(self.docs.n_tokens[doc]), 1)
         cont_q = covered / query.n_tokens if query.n_tokens else 0.0
         cont_d = min(1.0, sum(local.evidence[2] for local in spans) / n_doc_tokens)
+        found = [local.span for local in spans]
+        if may_chain(query.tokens.lang, self.docs.langs[doc]) and all(s.tokens < policy.limit(s.prose)
+                                                                       for s in found):
+            code = [local for local in spans if local.span.kind == "copy"]
+            chain = chained_pieces([local.piece() for local in code], policy.min_match_tokens, policy.piece_gap)
+            if chain:
+                found.append(pieces_span([code[i].span for i in chain]))
         return Match(self.docs.ids[doc], self.docs.sources[doc], jaccard, max(cont_q, cont_d), cont_q, cont_d,
-                     tuple(sorted((local.span for local in spans), key=lambda s: s.query_start)))
+                     tuple(sorted(found, key=lambda s: s.query_start)))
+
+    def chained_documents(self, query: Sketch, passage_rows: PassageRows, policy: FilterPolicy) -> set[int]:
+        """The documents whose code passages among ``passage_rows`` add up as a copy cut
+        into pieces (``pieces.chained_pieces``), as ``matches`` finds them."""
+        rows, hit_row = passage_rows
+        if policy.piece_gap == 0 or rows.shape[0] < 2:
+            return set()
+        k = self.settings.sketch.shingle.k_for(query.tokens.lang)
+        by_doc: dict[int, list[Piece]] = {}
+        for doc, q0, q1, first, last, covered in rows.tolist():
+            d0 = int(self.fp.pos[hit_row[first]])
+            # Not the document's prose lane.
+            if d0 < self.docs.n_tokens[doc] and may_chain(query.tokens.lang, self.docs.langs[doc]):
+                by_doc.setdefault(doc, []).append(Piece(q0, q1, d0, int(self.fp.pos[hit_row[last]]) + k, covered))
+        return {doc for doc, pieces in by_doc.items()
+                if len(pieces) > 1 and chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap)}
 
     def stats(self) -> dict:
         langs: dict[str, int] = {}
@@ -936,6 +967,8 @@ def _policy_fields(manifest: dict, settings: IndexSettings) -> dict:
     fields = dict(manifest["policy"])
     # Indexes written before prose had a limit of its own flagged its passages at the code one.
     fields.setdefault("min_match_words", fields.get("min_match_tokens", DEFAULT_POLICY.min_match_words))
+    # Indexes written before a copy's pieces added up keep their answers.
+    fields.setdefault("piece_gap", 0)
     if manifest.get("policy_gap") != POLICY_GAP_UNIT and "gap" in fields:
         fields["gap"] = max(1, fields["gap"] - settings.sketch.shingle.k)
     return fields
