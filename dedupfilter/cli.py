@@ -71,6 +71,10 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-match-words", type=int, default=DEFAULT_POLICY.min_match_words, metavar="N",
                    help="the same for a passage found reading the texts as prose, whose tokens are "
                         "words: prose, comments and docstrings (default %(default)s)")
+    g.add_argument("--piece-gap", type=int, default=DEFAULT_POLICY.piece_gap, metavar="G",
+                   help="a copy cut into pieces (functions reordered, code inserted between them): "
+                        "copied passages of one document's code, each too short to block alone, add up "
+                        "when each follows the last within G tokens (default %(default)s; 0: never)")
     g.add_argument("--jaccard-threshold", type=float, default=DEFAULT_POLICY.jaccard_threshold,
                    metavar="J", help="block when whole-document Jaccard reaches J (default %(default)s)")
 
@@ -81,6 +85,8 @@ def _add_index_policy_options(p: argparse.ArgumentParser) -> None:
                    help="flag a copied passage of at least T normalized tokens")
     g.add_argument("--min-match-words", type=int, metavar="N",
                    help="flag a passage found as prose (prose, comments, docstrings) of at least N words")
+    g.add_argument("--piece-gap", type=int, metavar="G",
+                   help="let copied pieces of one document's code add up across G tokens (0: never)")
     g.add_argument("--jaccard-threshold", type=float, metavar="J", help="flag at whole-document Jaccard J")
 
 
@@ -92,7 +98,7 @@ def _sketch_config(args) -> SketchConfig:
 
 def _policy(args) -> FilterPolicy:
     return FilterPolicy(min_match_tokens=args.min_match_tokens, min_match_words=args.min_match_words,
-                        jaccard_threshold=args.jaccard_threshold)
+                        piece_gap=args.piece_gap, jaccard_threshold=args.jaccard_threshold)
 
 
 def _print_verdict_table(verdict, query_name: str) -> None:
@@ -291,7 +297,8 @@ def cmd_index_stats(args) -> int:
           f"{info['lsh']['rows']} rows")
     p = info["policy"]
     print(f"policy:        {p['action']} at a copied passage of {p['min_match_tokens']} tokens "
-          f"({p['min_match_words']} words as prose) or Jaccard >= {p['jaccard_threshold']}")
+          f"({p['min_match_words']} words as prose; pieces adding up across {p.get('piece_gap', 0)} tokens) "
+          f"or Jaccard >= {p['jaccard_threshold']}")
     print(f"updated:       {info['updated']}")
     if args.ids:
         for doc_id in info["ids"]:
@@ -303,6 +310,7 @@ def _index_policy(index, args) -> FilterPolicy:
     """The index's stored policy with the command line's overrides."""
     overrides = {k: v for k, v in (("min_match_tokens", args.min_match_tokens),
                                    ("min_match_words", args.min_match_words),
+                                   ("piece_gap", args.piece_gap),
                                    ("jaccard_threshold", args.jaccard_threshold),
                                    ("action", getattr(args, "action", None))) if v is not None}
     return FilterPolicy(**{**index.policy.to_dict(), **overrides})

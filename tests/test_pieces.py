@@ -165,3 +165,23 @@ def test_an_index_from_before_pieces_keeps_its_answers(index, tmp_path):
     assert old.policy.piece_gap == 0
     assert old.query(REORDERED, "python").allowed
     assert ProtectedIndex.open(path, verify=False).query(REORDERED, "python", policy=FilterPolicy()).action == "block"
+
+
+def test_the_command_line_takes_a_piece_gap(tmp_path, capsys):
+    """compare, index build, query and index stats: --piece-gap 0 turns the rule off."""
+    from dedupfilter.cli import main
+
+    (tmp_path / "answer.py").write_text(REORDERED)
+    (tmp_path / "helpers.py").write_text(PROTECTED)
+    answer, helpers = str(tmp_path / "answer.py"), str(tmp_path / "helpers.py")
+    assert main(["compare", answer, helpers, "--json"]) == 1
+    assert "pieces" in {s["kind"] for s in json.loads(capsys.readouterr().out)["matches"][0]["spans"]}
+    assert main(["compare", answer, helpers, "--piece-gap", "0"]) == 0
+    index = str(tmp_path / "idx")
+    assert main(["index", "build", index, helpers, "--piece-gap", "0"]) == 0
+    capsys.readouterr()
+    assert main(["index", "stats", index]) == 0
+    assert "pieces adding up across 0 tokens" in capsys.readouterr().out
+    assert main(["query", index, answer]) == 0
+    assert main(["query", index, answer, "--piece-gap", "40"]) == 1
+    assert "copy in pieces" in capsys.readouterr().out
