@@ -204,7 +204,8 @@ def render() -> str:
             lines += [f"Other settings, same bench (`{alt['context']['command']}`, k {alt['k']} for code and "
                       f"{alt.get('prose_k', alt['k'])} for prose, passage limit "
                       f"{alt['min_match_tokens']} tokens, {alt.get('min_match_words', alt['min_match_tokens'])} "
-                      "words as prose): " + alternative_summary(alt, evasion), ""]
+                      f"words as prose, piece gap {alt.get('piece_gap', 0)} tokens): "
+                      + alternative_summary(alt, evasion), ""]
     lines.append(END)
     return "\n".join(lines)
 

@@ -10,9 +10,9 @@ come from one region of it.
 Why the last two conditions: code that repeats itself (``from .x import A``
 lines, ``raise NotImplementedError`` stubs, ``except (SystemExit,
 KeyboardInterrupt): raise``) is found as several passages on the same few lines
-of a document. Chained without them, such passages blocked 0.015 of unrelated
-third-party 4 KB chunks instead of 0.004 (``bench/evasion.py``); a copy's pieces
-are each a different part of the document, and near each other.
+of a document, and chained, such passages blocked unrelated code; a copy's
+pieces are each a different part of the document, and near each other.
+Pieces add up within one reading of the query (code), not across readings.
 """
 
 from __future__ import annotations
