@@ -23,6 +23,7 @@ after every delta, on the same answers.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ast
 import datetime
 import json
@@ -166,6 +167,8 @@ def run(args) -> dict:
     print(f"{len(answers)} answers ({len(copies)} with a copy), index of {len(index):,} documents", flush=True)
 
     options = {"lookback": args.lookback, "check_every": args.check_every}
+    if args.piece_gap is not None:  # else the policy stored in the index
+        options["policy"] = dataclasses.replace(index.policy, piece_gap=args.piece_gap)
     warm = OutputFilter(index, action="redact", **options)
     for answer, _, _ in answers[:2]:
         stream_once(warm, deltas_of(answer))
@@ -208,7 +211,7 @@ def run(args) -> dict:
         naive.append(times)
     growth = parse_growth(code)
     return {"answers": len(answers), "copies": len(copies), "index_documents": len(index), "parse_growth": growth,
-            "options": options, "pieces": {"prose": len(prose), "code": len(code), "left_out_as_copies": copying},
+            "options": {k: v for k, v in options.items() if k != "policy"}, "piece_gap": args.piece_gap, "pieces": {"prose": len(prose), "code": len(code), "left_out_as_copies": copying},
             "by_hold_back": by_hold_back, "naive_check_per_delta_s": naive, "declared_push_s": declared_push_s}
 
 
@@ -387,6 +390,9 @@ def main() -> None:
     parser.add_argument("--naive", type=int, default=4, help="answers timed with check() after every delta")
     parser.add_argument("--lookback", type=int, default=LOOKBACK, help="OutputFilter lookback (characters)")
     parser.add_argument("--check-every", type=int, default=CHECK_EVERY, help="OutputFilter check_every (characters)")
+    parser.add_argument("--piece-gap", type=int, default=None,
+                        help="FilterPolicy.piece_gap (default: the index's stored policy's; results then go to "
+                             "stream_piece_gapN.*)")
     args = parser.parse_args()
     if not Path(args.index, "CURRENT").exists():
         sys.exit(f"no index at {args.index}: run `python bench/index_bench.py run --docs 1000000` first")
@@ -395,11 +401,13 @@ def main() -> None:
     env = environment()
     command = "taskset -c 0 python bench/stream_bench.py" + "".join(
         f" --{name.replace('_', '-')} {getattr(args, name)}" for name, default in
-        (("answers", 40), ("lookback", LOOKBACK), ("check_every", CHECK_EVERY)) if getattr(args, name) != default)
+        (("answers", 40), ("lookback", LOOKBACK), ("check_every", CHECK_EVERY), ("piece_gap", None))
+        if getattr(args, name) != default)
+    stem = "stream" if args.piece_gap is None else f"stream_piece_gap{args.piece_gap}"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "stream.json").write_text(json.dumps({"summary": summary, "environment": env, "command": command,
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"summary": summary, "environment": env, "command": command,
                                                      "date": str(datetime.date.today())}, indent=2))
-    (RESULTS / "stream.md").write_text(render(result, summary, env, command))
+    (RESULTS / f"{stem}.md").write_text(render(result, summary, env, command))
     print(render(result, summary, env, command))
 
 
