@@ -916,14 +916,23 @@ class ProtectedIndex:
         if policy.piece_gap == 0 or rows.shape[0] < 2:
             return set()
         k = self.settings.sketch.shingle.k_for(query.tokens.lang)
-        by_doc: dict[int, list[Piece]] = {}
-        for doc, q0, q1, first, last, covered in rows.tolist():
-            d0 = int(self.fp.pos[hit_row[first]])
-            # Not the document's prose lane.
-            if d0 < self.docs.n_tokens[doc] and may_chain(query.tokens.lang, self.docs.langs[doc]):
-                by_doc.setdefault(doc, []).append(Piece(q0, q1, d0, int(self.fp.pos[hit_row[last]]) + k, covered))
-        return {doc for doc, pieces in by_doc.items()
-                if len(pieces) > 1 and chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap)}
+        by_doc: dict[int, list[int]] = {}
+        for i, doc in enumerate(rows[:, 0].tolist()):
+            by_doc.setdefault(doc, []).append(i)
+        tokens = rows[:, 5].tolist()
+        chained = set()
+        for doc, found in by_doc.items():  # most documents have one passage, and are done here
+            if (len(found) < 2 or sum(tokens[i] for i in found) < policy.min_match_tokens
+                    or not may_chain(query.tokens.lang, self.docs.langs[doc])):
+                continue
+            pieces = []
+            for _, q0, q1, first, last, covered in rows[found].tolist():
+                d0 = int(self.fp.pos[hit_row[first]])
+                if d0 < self.docs.n_tokens[doc]:  # not the document's prose lane
+                    pieces.append(Piece(q0, q1, d0, int(self.fp.pos[hit_row[last]]) + k, covered))
+            if chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap):
+                chained.add(doc)
+        return chained
 
     def stats(self) -> dict:
         langs: dict[str, int] = {}
