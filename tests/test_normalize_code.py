@@ -2089,3 +2089,26 @@ def test_code_carries_prose_in_comments_and_docstrings():
                                                                     "only", "field"]
     _, prose = code_and_prose("x = 1\n", "python")
     assert len(prose) == 0
+
+
+@given(st.lists(st.one_of(st.sampled_from([0x00AD, 0x200B, 0x2060, 0xFEFF, 0x00A0, 0x2003, 0x3000, 0x202F, 0xFFFF,
+                                           0x10000, 0x1F389, 0x0301, 0x61, 0x20]),
+                          st.integers(0, 0x10FFFF).filter(lambda c: not 0xD800 <= c < 0xE000)), max_size=40))
+def test_invisible_and_space_characters_are_found_as_the_sets_say(cps):
+    """``_visible`` (a table over the Basic Multilingual Plane) against the obvious
+    definition: np.isin over the sets, for any code point."""
+    from dedupfilter.normalize import code
+
+    text = "".join(map(chr, cps)) + "é"  # never ASCII: the table is what decides
+    points = np.array([ord(c) for c in text], np.uint32)
+    kept = np.flatnonzero(~np.isin(points, code._INVISIBLE))
+    spaces = np.isin(points, code._UNICODE_SPACES)
+    expected = "".join(" " if spaces[i] else text[i] for i in kept.tolist())
+    visible, found = code._visible(text)
+    assert visible == expected
+    changed = kept.size < len(text) or bool(spaces.any())
+    assert (found is not None) == changed and (found is None or found.tolist() == kept.tolist())
+    data = visible.encode("utf-8", "surrogatepass")
+    byte_starts = code._char_byte_starts(visible, len(data))
+    offsets = np.array([len(visible[:i].encode("utf-8", "surrogatepass")) for i in range(len(visible) + 1)])
+    assert code._char_offsets(byte_starts, offsets).tolist() == list(range(len(visible) + 1))

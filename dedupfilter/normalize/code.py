@@ -230,12 +230,23 @@ def _leaves(data: bytes, lang: str, prose: list | None = None) -> list[tuple[int
                 return out
 
 
-def _char_offsets(text: str, n_bytes: int, byte_offsets: np.ndarray) -> np.ndarray:
-    if n_bytes == len(text):  # ASCII: bytes and characters coincide
-        return byte_offsets
+def _char_byte_starts(text: str, n_bytes: int) -> np.ndarray | None:
+    """Where each character of ``text`` starts in its UTF-8 (``n_bytes`` long), and
+    where it ends; None for ASCII, whose bytes and characters coincide."""
+    if n_bytes == len(text):
+        return None
     cps = codepoints(text)
-    utf8_len = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
-    char_byte_starts = np.concatenate([[0], np.cumsum(utf8_len)])
+    starts = np.empty(cps.size + 1, np.int64)
+    starts[0] = 0
+    np.cumsum(1 + (cps >= 0x80).view(np.uint8) + (cps >= 0x800).view(np.uint8) + (cps >= 0x10000).view(np.uint8),
+              out=starts[1:])
+    return starts
+
+
+def _char_offsets(char_byte_starts: np.ndarray | None, byte_offsets: np.ndarray) -> np.ndarray:
+    """Byte offsets into the UTF-8 of a text as character offsets (``_char_byte_starts``)."""
+    if char_byte_starts is None:
+        return byte_offsets
     return np.searchsorted(char_byte_starts, byte_offsets).astype(np.int64)
 
 
@@ -249,6 +260,12 @@ _UNICODE_SPACES = np.array([0x00A0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x20
 
 
 _ASCII_BLANKS = np.frombuffer(b" \t\n\r\x0b\x0c", np.uint8)
+# Each code point of the Basic Multilingual Plane: 1 invisible, 2 a Unicode space (neither
+# set has one above it; U+FFFF, where those are looked up, is in neither). One gather per
+# text instead of two np.isin sorts: 0.2 ms of a 4 KB query with one non-ASCII character.
+_BMP_CLASS = np.zeros(0x10000, np.uint8)
+_BMP_CLASS[_INVISIBLE] = 1
+_BMP_CLASS[_UNICODE_SPACES] = 2
 
 
 def _visible(text: str) -> tuple[str, np.ndarray | None]:
@@ -257,8 +274,8 @@ def _visible(text: str) -> tuple[str, np.ndarray | None]:
     if text.isascii():
         return text, None
     cps = codepoints(text)
-    invisible = np.isin(cps, _INVISIBLE)
-    spaces = np.isin(cps, _UNICODE_SPACES)
+    char_class = _BMP_CLASS[np.minimum(cps, 0xFFFF)]
+    invisible, spaces = char_class == 1, char_class == 2
     if not (invisible.any() or spaces.any()):
         return text, None
     kept = np.flatnonzero(~invisible)
@@ -296,8 +313,9 @@ def _normalized(text: str, lang: str, with_prose: bool) -> tuple[TokenStream, To
     if not prose_ranges:
         return tokens, TokenStream.empty(TEXT)
     ranges = np.array(prose_ranges, np.int64)
-    starts = _char_offsets(visible, len(data), ranges[:, 0])
-    ends = _char_offsets(visible, len(data), ranges[:, 1])
+    char_byte_starts = _char_byte_starts(visible, len(data))
+    starts = _char_offsets(char_byte_starts, ranges[:, 0])
+    ends = _char_offsets(char_byte_starts, ranges[:, 1])
     # One prose reading of the pieces joined by blank lines (no word runs across one), not
     # one per comment: a file has hundreds of comments, each a kernel call.
     pieces = [visible[start:end] for start, end in zip(starts.tolist(), ends.tolist())]
@@ -338,9 +356,10 @@ def lex_code(text: str, lang: str) -> tuple[TokenStream, np.ndarray, int]:
     hashes, names, starts, ends, open_at = code_tokens(
         np.frombuffer(data, np.uint8), lang == "python", operators, operator_offsets, keyword_hashes,
         np.uint64(TOKEN_SEED), ID_HASH, STR_HASH, NUM_HASH, lang in JOINED_STRINGS, lang in NAME_STRINGS)
-    if len(data) != len(visible):  # byte offsets to character offsets
-        starts, ends = _char_offsets(visible, len(data), starts), _char_offsets(visible, len(data), ends)
-        open_at = _char_offsets(visible, len(data), np.array([open_at]))[0]
+    char_byte_starts = _char_byte_starts(visible, len(data))
+    if char_byte_starts is not None:  # byte offsets to character offsets
+        starts, ends = _char_offsets(char_byte_starts, starts), _char_offsets(char_byte_starts, ends)
+        open_at = _char_offsets(char_byte_starts, np.array([open_at]))[0]
     if kept is not None:  # offsets into ``text``, invisible characters included
         starts, ends = kept[starts].astype(np.int64), kept[ends - 1].astype(np.int64) + 1
         open_at = kept[open_at] if open_at < kept.size else len(text)
@@ -354,8 +373,9 @@ def _token_stream(visible: str, kept: np.ndarray | None, data: bytes, leaves: li
     if not leaves:
         return TokenStream.empty(lang), np.empty(0, np.uint64)
     table = np.array(leaves, dtype=np.int64)
-    starts = _char_offsets(visible, len(data), table[:, 1])
-    ends = _char_offsets(visible, len(data), table[:, 2])
+    char_byte_starts = _char_byte_starts(visible, len(data))
+    starts = _char_offsets(char_byte_starts, table[:, 1])
+    ends = _char_offsets(char_byte_starts, table[:, 2])
     # Zero-width recovery nodes, split undecodable bytes, and white space that error
     # recovery leaves in pieces of broken literals are not tokens.
     blank = np.isin(np.frombuffer(data, np.uint8)[np.minimum(table[:, 1], len(data) - 1)], _ASCII_BLANKS)
