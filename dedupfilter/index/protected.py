@@ -900,8 +900,8 @@ class ProtectedIndex:
         cont_q = covered / query.n_tokens if query.n_tokens else 0.0
         cont_d = min(1.0, sum(local.evidence[2] for local in spans) / n_doc_tokens)
         found = [local.span for local in spans]
-        if may_chain(query.tokens.lang, self.docs.langs[doc]) and all(s.tokens < policy.limit(s.prose)
-                                                                       for s in found):
+        if (policy.piece_gap and may_chain(query.tokens.lang, self.docs.langs[doc])
+                and all(s.tokens < policy.limit(s.prose) for s in found)):
             code = [local for local in spans if local.span.kind == "copy"]
             chain = chained_pieces([local.piece() for local in code], policy.min_match_tokens, policy.piece_gap)
             if chain:
