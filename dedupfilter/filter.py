@@ -117,9 +117,11 @@ class OutputFilter:
         self.lang = canonical_language(lang) if lang else None
         self.check_every, self.lookback = check_every, lookback
         shingle = index.settings.sketch.shingle
-        # How far a suspect passage may still grow: prose read alone, or code or Markdown read with it.
+        # How far a suspect passage may still grow: prose read alone, or code or Markdown read with it,
+        # where another piece of a copy cut into pieces may still join it (``FilterPolicy.piece_gap``).
         self._reach = {kind: max(passage_reach(shingle.k_for(mode), policy.gap, hit_spacing(shingle))
                                  for mode in modes) for kind, modes in (("prose", (TEXT,)), ("other", (TEXT, MARKDOWN)))}
+        self._reach["other"] += policy.piece_gap
 
     def check(self, text: str, lang: str | None = None) -> Verdict:
         """The Verdict for a finished output."""

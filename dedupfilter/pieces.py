@@ -2,17 +2,22 @@
 
 Each piece is a passage too short to flag on its own (a one-line function, the
 half of a loop before an inserted statement), but together they are the copy.
-Pieces of one document's code add up against ``FilterPolicy.min_match_tokens``
-when they follow each other in the query within ``FilterPolicy.piece_gap``
-tokens, overlap neither each other nor each other's place in the document, and
-come from one region of it.
+Passages of one document's code are one copy when each lies within
+``FilterPolicy.piece_gap`` tokens of another both in the query and in the
+document: the query's passages are cut into runs where more than the gap
+separates them, and each run's into clusters where more than the gap separates
+them in the document. A cluster of two pieces or more weighs what it covers
+once on each side: the least of its pieces' evidence, the query tokens they
+cover and the document tokens they cover. So code that repeats itself (``from
+.x import A`` lines, ``raise NotImplementedError`` stubs), found as several
+passages on the same few lines of a document or of the query, counts once, and
+idioms from all over a long module are no one copy.
 
-Why the last two conditions: code that repeats itself (``from .x import A``
-lines, ``raise NotImplementedError`` stubs, ``except (SystemExit,
-KeyboardInterrupt): raise``) is found as several passages on the same few lines
-of a document, and chained, such passages blocked unrelated code; a copy's
-pieces are each a different part of the document, and near each other.
-Pieces add up within one reading of the query (code), not across readings.
+Adding pieces never lowers a weight (unions and sums only grow, and clusters
+only merge), so copying more of a document never turns a flag into an allow,
+and what a stream window flags, the whole output flags too wherever the window's
+passages are the whole output's. Pieces add up within one reading of the query
+(code), not across readings.
 """
 
 from __future__ import annotations
@@ -20,12 +25,6 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 
 from .normalize import LANGUAGES, MARKDOWN
-
-# A chain's pieces lie within this many times their own length in the document:
-# reordered functions of one excerpt, not idioms from all over a long module.
-PIECE_SPREAD = 5
-# Two pieces overlapping by more than this share of the shorter are one copy found twice.
-PIECE_OVERLAP = 0.5
 
 
 class Piece(NamedTuple):
@@ -45,42 +44,51 @@ def may_chain(query_lang: str, doc_lang: str) -> bool:
     return doc_lang in LANGUAGES and (query_lang in LANGUAGES or query_lang == MARKDOWN)
 
 
-def chained_pieces(pieces: Sequence[Piece], limit: int, gap: int) -> list[int]:
-    """Indices of the pieces (all of one document) that together cover ``limit``
-    tokens or more as a copy cut into pieces, or [] (also when ``gap`` is 0). Of
-    several such chains, the one with the most tokens."""
+def chained_pieces(pieces: Sequence[Piece], limit: int, gap: int) -> tuple[list[int], int]:
+    """(indices, weight) of the cluster of pieces (all of one document) with the
+    largest weight, if that reaches ``limit``; else ([], 0) (also when ``gap`` is 0)."""
     if gap <= 0 or len(pieces) < 2:
-        return []
+        return [], 0
     best: list[int] = []
-    chain: list[int] = []
-    for i in sorted(range(len(pieces)), key=lambda i: (pieces[i].query_start, pieces[i].query_end)):
-        p = pieces[i]
-        if chain:
-            last = pieces[chain[-1]]
-            if (_overlaps(p.query_start, p.query_end, last.query_start, last.query_end)
-                    or any(_overlaps(p.doc_start, p.doc_end, pieces[j].doc_start, pieces[j].doc_end)
-                           for j in chain)):
-                continue
-            if p.query_start - last.query_end > gap:
-                best = _better(best, chain, pieces, limit)
-                chain = []
-        chain.append(i)
-    return _better(best, chain, pieces, limit)
+    best_weight = 0
+    for run in _linked(pieces, range(len(pieces)), gap, query_side=True):
+        for cluster in _linked(pieces, run, gap, query_side=False):
+            weight = piece_weight([pieces[i] for i in cluster])
+            if len(cluster) > 1 and weight > best_weight:
+                best, best_weight = sorted(cluster, key=lambda i: pieces[i][:2]), weight
+    return (best, best_weight) if best_weight >= limit else ([], 0)
 
 
-def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
-    shared = min(a_end, b_end) - max(a_start, b_start)
-    return shared > PIECE_OVERLAP * min(a_end - a_start, b_end - b_start)
+def piece_weight(cluster: Sequence[Piece]) -> int:
+    """What a cluster of pieces covers, once: the least of their evidence, the query
+    tokens and the document tokens they cover."""
+    return min(sum(p.tokens for p in cluster), _covered([(p.query_start, p.query_end) for p in cluster]),
+               _covered([(p.doc_start, p.doc_end) for p in cluster]))
 
 
-def _better(best: list[int], chain: list[int], pieces: Sequence[Piece], limit: int) -> list[int]:
-    """``chain`` if it flags and has more tokens than ``best``, else ``best``."""
-    if len(chain) < 2:
-        return best
-    tokens = sum(pieces[i].tokens for i in chain)
-    if tokens < limit or tokens <= sum(pieces[i].tokens for i in best):
-        return best
-    extent = max(pieces[i].doc_end for i in chain) - min(pieces[i].doc_start for i in chain)
-    if extent > PIECE_SPREAD * sum(pieces[i].doc_end - pieces[i].doc_start for i in chain):
-        return best
-    return list(chain)
+def _linked(pieces: Sequence[Piece], members, gap: int, query_side: bool) -> list[list[int]]:
+    """``members`` cut where more than ``gap`` tokens separate them on one side."""
+    side = (lambda p: (p.query_start, p.query_end)) if query_side else (lambda p: (p.doc_start, p.doc_end))
+    groups: list[list[int]] = []
+    reach = None
+    for i in sorted(members, key=lambda i: side(pieces[i])):
+        start, end = side(pieces[i])
+        if reach is None or start > reach + gap:
+            groups.append([])
+            reach = end
+        groups[-1].append(i)
+        reach = max(reach, end)
+    return groups
+
+
+def _covered(intervals: list[tuple[int, int]]) -> int:
+    """Tokens inside the union of [start, end) intervals."""
+    total, reach = 0, None
+    for start, end in sorted(intervals):
+        if reach is None or start > reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total

@@ -32,7 +32,7 @@ class Span:
     # "copy": shared token runs; "comment": shared runs of words in a code document's
     # comments or docstrings (the query read as prose); "reworded": aligned sentences (align.py);
     # "pieces": the copies, each too short to flag, of one copy cut into pieces (pieces.py),
-    # from the first to the last, ``tokens`` their sum
+    # from the first to the last, ``tokens`` what they cover together
     kind: str = "copy"
     # Found reading both texts as prose: ``tokens`` are words (FilterPolicy.min_match_words).
     prose: bool = False
@@ -118,21 +118,22 @@ def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, do
                           line_range(doc, d_start, d_end), p.n_tokens, prose=query.tokens.lang == TEXT))
     if (policy is not None and may_chain(query.tokens.lang, doc.tokens.lang)
             and all(s.tokens < policy.min_match_tokens for s in spans)):
-        chain = chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap)
+        chain, tokens = chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap)
         if chain:
-            spans.append(pieces_span([spans[i] for i in chain]))
+            spans.append(pieces_span([spans[i] for i in chain], tokens))
     return Match(doc_id, source, comparison.jaccard,
                  max(comparison.containment_a, comparison.containment_b),
                  comparison.containment_a, comparison.containment_b, tuple(spans))
 
 
-def pieces_span(pieces: list[Span]) -> Span:
-    """One span for the copied spans of a copy cut into pieces (``pieces.chained_pieces``)."""
+def pieces_span(pieces: list[Span], tokens: int) -> Span:
+    """One span for the copied spans of a copy cut into pieces (``pieces.chained_pieces``),
+    with the ``tokens`` they weigh together."""
     return Span(min(s.query_start for s in pieces), max(s.query_end for s in pieces),
                 min(s.doc_start for s in pieces), max(s.doc_end for s in pieces),
                 (min(s.query_lines[0] for s in pieces), max(s.query_lines[1] for s in pieces)),
                 (min(s.doc_lines[0] for s in pieces), max(s.doc_lines[1] for s in pieces)),
-                sum(s.tokens for s in pieces), "pieces")
+                tokens, "pieces")
 
 
 def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int],
@@ -143,13 +144,16 @@ def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int]
     prose; ``doc_line_of`` gives the 1-based line of a character offset in the document."""
     if not reworded:
         return match
-    copies = [(s.query_start, s.query_end, s.doc_start, s.doc_end) for s in match.spans]
-    kept = dict(zip(copies, match.spans))
+    # A copy in pieces stays as it is, beside what its pieces become.
+    pieces = [s for s in match.spans if s.kind == "pieces"]
+    found = [s for s in match.spans if s.kind != "pieces"]
+    copies = [(s.query_start, s.query_end, s.doc_start, s.doc_end) for s in found]
+    kept = dict(zip(copies, found))
     spans = []
     # The code limit, not prose's lower one: copies of 22-29 words inside a summary took the
     # place of its reworded passage, which reaches further into the source (PAN 2013 test,
     # summary obfuscation, pairs given: 0.562 -> 0.538).
-    flagged = [s.tokens >= policy.min_match_tokens for s in match.spans]
+    flagged = [s.tokens >= policy.min_match_tokens for s in found]
     for q_start, q_end, d_start, d_end, is_reworded in with_copies(copies, reworded, merge_chars, flagged):
         tokens = np.searchsorted(query.tokens.starts, [q_start, q_end])
         # A copy kept as it was keeps its evidence; merged passages count their words (``query`` is prose).
@@ -159,7 +163,8 @@ def with_reworded(match: Match, query: Sketch, doc_line_of: Callable[[int], int]
                           int(tokens[1] - tokens[0]) if copy is None else copy.tokens,
                           "reworded" if is_reworded else (copy.kind if copy else "copy"), copy is None or copy.prose))
     return Match(match.doc_id, match.source, match.jaccard, match.containment,
-                 match.containment_query, match.containment_doc, tuple(spans))
+                 match.containment_query, match.containment_doc,
+                 tuple(sorted(spans + pieces, key=lambda s: s.query_start)))
 
 
 def decide(matches: list[Match], policy: FilterPolicy) -> Verdict:

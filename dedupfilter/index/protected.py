@@ -903,9 +903,10 @@ class ProtectedIndex:
         if (policy.piece_gap and may_chain(query.tokens.lang, self.docs.langs[doc])
                 and all(s.tokens < policy.limit(s.prose) for s in found)):
             code = [local for local in spans if local.span.kind == "copy"]
-            chain = chained_pieces([local.piece() for local in code], policy.min_match_tokens, policy.piece_gap)
+            chain, tokens = chained_pieces([local.piece() for local in code], policy.min_match_tokens,
+                                           policy.piece_gap)
             if chain:
-                found.append(pieces_span([code[i].span for i in chain]))
+                found.append(pieces_span([code[i].span for i in chain], tokens))
         return Match(self.docs.ids[doc], self.docs.sources[doc], jaccard, max(cont_q, cont_d), cont_q, cont_d,
                      tuple(sorted(found, key=lambda s: s.query_start)))
 
@@ -930,7 +931,7 @@ class ProtectedIndex:
                 d0 = int(self.fp.pos[hit_row[first]])
                 if d0 < self.docs.n_tokens[doc]:  # not the document's prose lane
                     pieces.append(Piece(q0, q1, d0, int(self.fp.pos[hit_row[last]]) + k, covered))
-            if chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap):
+            if chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap)[0]:
                 chained.add(doc)
         return chained
 
