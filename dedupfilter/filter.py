@@ -317,7 +317,8 @@ class StreamSession:
         found = [f.index.passage_rows(sk, lookup, policy, all_candidates=True) for sk, lookup in windows]
         readings = [f.index.passages(sk, lookup, policy, rows) for (sk, lookup), rows in zip(windows, found)]
         out: list[StreamItem] = []
-        chained = set().union(*(f.index.chained_documents(sk, rows, policy) for (sk, _), rows in zip(windows, found)))
+        chained = set().union(*(f.index.chained_documents(sk, lookup, rows, policy)
+                                for (sk, lookup), rows in zip(windows, found)))
         flagged = _flagged_passages(readings, [policy.limit(sk.tokens.lang == TEXT) for sk, _ in windows], chained)
         if flagged.size:
             ids = f.index.docs.ids

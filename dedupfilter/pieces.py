@@ -7,35 +7,49 @@ Passages of one document's code are one copy when each lies within
 document: the query's passages are cut into runs where more than the gap
 separates them, and each run's into clusters where more than the gap separates
 them in the document. A cluster of two pieces or more weighs what it covers
-once on each side: the least of its pieces' evidence, the query tokens they
-cover and the document tokens they cover. So code that repeats itself (``from
-.x import A`` lines, ``raise NotImplementedError`` stubs), found as several
-passages on the same few lines of a document or of the query, counts once, and
-idioms from all over a long module are no one copy.
+once: the least of the query tokens and the document tokens its pieces cover
+and of their evidence, k-grams seen in an earlier piece not counted again. So
+code that repeats itself (``from .x import A`` lines, ``raise
+NotImplementedError`` stubs), found as several passages on the same few lines
+of a document or of the query, or as pieces of one repeated pattern, counts
+once, and idioms from all over a long module are no one copy.
 
-Adding pieces never lowers a weight (unions and sums only grow, and clusters
-only merge), so copying more of a document never turns a flag into an allow,
-and what a stream window flags, the whole output flags too wherever the window's
-passages are the whole output's. Pieces add up within one reading of the query
-(code), not across readings.
+Adding a piece to a cluster adds what it covers anew; clusters only merge, so
+copying more of a document does not undo a copy in pieces (as far as the pieces
+added repeat none of its k-grams before it). Pieces add up within one reading of
+the query (code), not across readings.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple, Sequence
 
+import numpy as np
+
 from .normalize import LANGUAGES, MARKDOWN
 
 
 class Piece(NamedTuple):
     """A passage in token positions: query [query_start, query_end), document
-    [doc_start, doc_end); ``tokens``: its evidence (``Span.tokens``)."""
+    [doc_start, doc_end); ``tokens``: its evidence (``Span.tokens``); ``kgrams``: the
+    hashes of the query's k-grams inside it."""
 
     query_start: int
     query_end: int
     doc_start: int
     doc_end: int
     tokens: int
+    kgrams: frozenset = frozenset()
+
+
+def query_piece(query_start: int, query_end: int, doc_start: int, doc_end: int, tokens: int,
+                shingles: np.ndarray, counted: np.ndarray, k: int) -> Piece:
+    """A Piece with the k-grams of query tokens [query_start, query_end) that may be
+    evidence (``counted``: informative, not boilerplate), from the query's k-gram hashes
+    ``shingles`` (k-gram i covers tokens i..i+k-1)."""
+    inside = slice(query_start, max(query_start, query_end - k + 1))
+    return Piece(query_start, query_end, doc_start, doc_end, tokens,
+                 frozenset(shingles[inside][counted[inside]].tolist()))
 
 
 def may_chain(query_lang: str, doc_lang: str) -> bool:
@@ -60,9 +74,16 @@ def chained_pieces(pieces: Sequence[Piece], limit: int, gap: int) -> tuple[list[
 
 
 def piece_weight(cluster: Sequence[Piece]) -> int:
-    """What a cluster of pieces covers, once: the least of their evidence, the query
-    tokens and the document tokens they cover."""
-    return min(sum(p.tokens for p in cluster), _covered([(p.query_start, p.query_end) for p in cluster]),
+    """What a cluster of pieces covers, once: the least of the query tokens and the
+    document tokens they cover, and their evidence, each piece's in the share of its
+    k-grams that no piece before it in the query has (as a passage's evidence counts
+    each distinct k-gram once: lines that repeat one pattern are one short pattern)."""
+    evidence, seen = 0, set()
+    for p in sorted(cluster, key=lambda p: (p.query_start, p.query_end, p.doc_start)):
+        new = len(p.kgrams - seen) if p.kgrams else 1
+        evidence += p.tokens * new // max(len(p.kgrams), 1)
+        seen |= p.kgrams
+    return min(evidence, _covered([(p.query_start, p.query_end) for p in cluster]),
                _covered([(p.doc_start, p.doc_end) for p in cluster]))
 
 

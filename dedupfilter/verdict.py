@@ -16,7 +16,7 @@ import numpy as np
 from .align import ReusedPassage, with_copies
 from .config import FilterPolicy
 from .normalize import TEXT
-from .pieces import Piece, chained_pieces, may_chain
+from .pieces import chained_pieces, may_chain, query_piece
 from .sketch import Comparison, Sketch
 
 
@@ -109,7 +109,8 @@ def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, do
     for p in comparison.passages:
         if p.n_tokens < min_span_tokens:
             continue
-        pieces.append(Piece(p.a_start, p.a_end, p.b_start, p.b_end, p.n_tokens))
+        pieces.append(query_piece(p.a_start, p.a_end, p.b_start, p.b_end, p.n_tokens, query.shingles,
+                                  query.informative, query.config.shingle.k_for(query.tokens.lang)))
         q_start = int(query.tokens.starts[p.a_start])
         q_end = int(query.tokens.ends[p.a_end - 1])
         d_start = int(doc.tokens.starts[p.b_start])

@@ -95,17 +95,21 @@ def _reference(pieces: list[Piece], limit: int, gap: int) -> int:
         for cluster in components(run, lambda p: (p.doc_start, p.doc_end)):
             if len(cluster) < 2:
                 continue
-            chosen = [pieces[i] for i in cluster]
-            weight = min(sum(p.tokens for p in chosen),
-                         len({t for p in chosen for t in range(p.query_start, p.query_end)}),
+            chosen = sorted((pieces[i] for i in cluster), key=lambda p: (p.query_start, p.query_end, p.doc_start))
+            evidence = 0
+            for n, p in enumerate(chosen):
+                earlier = set().union(*(q.kgrams for q in chosen[:n]))
+                evidence += p.tokens * len(p.kgrams - earlier) // len(p.kgrams) if p.kgrams else p.tokens
+            weight = min(evidence, len({t for p in chosen for t in range(p.query_start, p.query_end)}),
                          len({t for p in chosen for t in range(p.doc_start, p.doc_end)}))
             best = max(best, weight)
     return best if best >= limit else 0
 
 
 pieces_strategy = st.lists(st.builds(
-    lambda q, ql, d, dl, t: Piece(q, q + ql, d, d + dl, t),
-    st.integers(0, 300), st.integers(1, 40), st.integers(0, 300), st.integers(1, 40), st.integers(15, 29)),
+    lambda q, ql, d, dl, t, kgrams: Piece(q, q + ql, d, d + dl, t, frozenset(kgrams)),
+    st.integers(0, 300), st.integers(1, 40), st.integers(0, 300), st.integers(1, 40), st.integers(15, 29),
+    st.sets(st.integers(0, 30), max_size=12)),
     max_size=8)
 
 
@@ -119,8 +123,17 @@ def test_the_rule_is_its_slow_obvious_definition(pieces, gap):
 
 
 @given(pieces_strategy, pieces_strategy)
-def test_more_pieces_never_weigh_less(pieces, more):
+def test_more_pieces_of_other_kgrams_never_weigh_less(pieces, more):
+    more = [p._replace(kgrams=frozenset(h + 1000 for h in p.kgrams)) for p in more]
     assert chained_pieces(pieces + more, LIMIT, GAP)[1] >= chained_pieces(pieces, LIMIT, GAP)[1]
+
+
+def test_pieces_of_one_repeated_pattern_count_once():
+    """Import lines the query shifts by a line: the pieces share their k-grams."""
+    pattern = frozenset(range(10))
+    pieces = [Piece(0, 17, 100, 117, 16, pattern), Piece(20, 37, 117, 134, 16, pattern | {99})]
+    assert chained_pieces(pieces, LIMIT, GAP) == ([], 0)
+    assert chained_pieces([p._replace(kgrams=frozenset()) for p in pieces], LIMIT, GAP) == ([0, 1], 32)
 
 
 # ---------------------------------------------------------------- end to end

@@ -32,7 +32,7 @@ from ..sketch import (Sketch, candidate_passages, directory_bits, directory_rang
                       newline_offsets, passage_sketch, shingle_hashes, sketch, table_directory, usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
                      sentence_word_keys, sentences)
-from ..pieces import Piece, chained_pieces, may_chain
+from ..pieces import Piece, chained_pieces, may_chain, query_piece
 from ..verdict import Match, Span, Verdict, decide, pieces_span, with_reworded
 from . import storage
 from .lsh import optimal_bands
@@ -243,8 +243,9 @@ class _LocalSpan(NamedTuple):
     evidence: tuple[int, int, int]  # query tokens [start, end) and document tokens of the fingerprints' passage
     doc_tokens: tuple[int, int]  # the fingerprints' passage in the document's token positions
 
-    def piece(self) -> Piece:
-        return Piece(self.evidence[0], self.evidence[1], *self.doc_tokens, self.span.tokens)
+    def piece(self, query: Sketch, counted: np.ndarray, k: int) -> Piece:
+        return query_piece(self.evidence[0], self.evidence[1], *self.doc_tokens, self.span.tokens, query.shingles,
+                           counted, k)
 
 
 class _StoredKgrams(NamedTuple):
@@ -739,7 +740,7 @@ class ProtectedIndex:
             spans = by_doc.get(doc, [])
             if not spans and j < 0.5 * policy.jaccard_threshold:
                 continue
-            matches.append(self._match(doc, j, spans, query, policy))
+            matches.append(self._match(doc, j, spans, query, policy, usable))
         return sorted(matches, key=lambda m: (-m.longest_span, -m.jaccard, m.doc_id))
 
     def prepare(self) -> "ProtectedIndex":
@@ -891,7 +892,7 @@ class ProtectedIndex:
         return found
 
     def _match(self, doc: int, jaccard: float, spans: list["_LocalSpan"], query: Sketch,
-               policy: FilterPolicy) -> Match:
+               policy: FilterPolicy, counted: np.ndarray) -> Match:
         covered, end = 0, 0  # query tokens inside the union of the spans' evidence
         for q0, q1 in sorted((local.evidence[0], local.evidence[1]) for local in spans):
             covered += max(0, q1 - max(q0, end))
@@ -903,14 +904,16 @@ class ProtectedIndex:
         if (policy.piece_gap and may_chain(query.tokens.lang, self.docs.langs[doc])
                 and all(s.tokens < policy.limit(s.prose) for s in found)):
             code = [local for local in spans if local.span.kind == "copy"]
-            chain, tokens = chained_pieces([local.piece() for local in code], policy.min_match_tokens,
-                                           policy.piece_gap)
+            k = self.settings.sketch.shingle.k_for(query.tokens.lang)
+            chain, tokens = chained_pieces([local.piece(query, counted, k) for local in code],
+                                           policy.min_match_tokens, policy.piece_gap)
             if chain:
                 found.append(pieces_span([code[i].span for i in chain], tokens))
         return Match(self.docs.ids[doc], self.docs.sources[doc], jaccard, max(cont_q, cont_d), cont_q, cont_d,
                      tuple(sorted(found, key=lambda s: s.query_start)))
 
-    def chained_documents(self, query: Sketch, passage_rows: PassageRows, policy: FilterPolicy) -> set[int]:
+    def chained_documents(self, query: Sketch, lookup: Lookup, passage_rows: PassageRows,
+                          policy: FilterPolicy) -> set[int]:
         """The documents whose code passages among ``passage_rows`` add up as a copy cut
         into pieces (``pieces.chained_pieces``), as ``matches`` finds them."""
         rows, hit_row = passage_rows
@@ -927,10 +930,12 @@ class ProtectedIndex:
                     or not may_chain(query.tokens.lang, self.docs.langs[doc])):
                 continue
             pieces = []
+            counted = query.informative & ~lookup.ignored
             for _, q0, q1, first, last, covered in rows[found].tolist():
                 d0 = int(self.fp.pos[hit_row[first]])
                 if d0 < self.docs.n_tokens[doc]:  # not the document's prose lane
-                    pieces.append(Piece(q0, q1, d0, int(self.fp.pos[hit_row[last]]) + k, covered))
+                    pieces.append(query_piece(q0, q1, d0, int(self.fp.pos[hit_row[last]]) + k, covered,
+                                              query.shingles, counted, k))
             if chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap)[0]:
                 chained.add(doc)
         return chained
