@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accuracy_code import library_version, longest_passage, markdown_table, roc_auc  # noqa: E402
 from corpora import Document  # noqa: E402
+from dedupfilter.arrays import union_length  # noqa: E402
 from dedupfilter.compare import compare_texts  # noqa: E402
 from dedupfilter.config import DEFAULT_POLICY, DEFAULT_SKETCH_CONFIG, FilterPolicy, ShingleConfig, SketchConfig  # noqa: E402
 from dedupfilter.index import IndexSettings, ProtectedIndex  # noqa: E402
@@ -106,19 +107,6 @@ def _overlapping(a: Annotation, b: Annotation) -> bool:
             and b.s_off < a.s_off + a.s_len and a.s_off < b.s_off + b.s_len)
 
 
-def _union_length(intervals: list[tuple[int, int]]) -> int:
-    """Characters inside the union of [start, end) intervals."""
-    total, reach = 0, None
-    for start, end in sorted(intervals):
-        if reach is None or start >= reach:
-            total += end - start
-            reach = end
-        elif end > reach:
-            total += end - reach
-            reach = end
-    return total
-
-
 def _clip(start: int, length: int, other_start: int, other_length: int) -> tuple[int, int]:
     return max(start, other_start), min(start + length, other_start + other_length)
 
@@ -146,8 +134,8 @@ def macro_recall(cases, detections) -> float:
     total = 0.0
     for case, found in _detecting(cases, detections):
         if found:
-            this = _union_length([_clip(d.t_off, d.t_len, case.t_off, case.t_len) for d in found])
-            source = _union_length([_clip(d.s_off, d.s_len, case.s_off, case.s_len) for d in found])
+            this = union_length([_clip(d.t_off, d.t_len, case.t_off, case.t_len) for d in found])
+            source = union_length([_clip(d.s_off, d.s_len, case.s_off, case.s_len) for d in found])
             total += (this + source) / (case.t_len + case.s_len)
     return total / len(cases)
 
@@ -162,7 +150,7 @@ def _chars(annotations) -> int:
     for a in annotations:
         this[a.t_ref].append((a.t_off, a.t_off + a.t_len))
         source[a.s_ref].append((a.s_off, a.s_off + a.s_len))
-    return sum(_union_length(v) for v in this.values()) + sum(_union_length(v) for v in source.values())
+    return sum(union_length(v) for v in this.values()) + sum(union_length(v) for v in source.values())
 
 
 def micro_recall_precision(cases, detections) -> tuple[float, float]:

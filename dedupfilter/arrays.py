@@ -72,3 +72,16 @@ def lex_order(*keys: np.ndarray) -> np.ndarray:
         return np.lexsort(keys[::-1])
     packed = packed_keys(*keys)
     return np.lexsort(keys[::-1]) if packed is None else np.argsort(packed, kind="stable")
+
+
+def union_length(intervals) -> int:
+    """Positions inside the union of [start, end) intervals."""
+    total, reach = 0, None
+    for start, end in sorted(intervals):
+        if reach is None or start >= reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total

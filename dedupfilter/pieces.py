@@ -26,6 +26,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from .arrays import union_length
 from .normalize import LANGUAGES, MARKDOWN
 
 
@@ -83,8 +84,8 @@ def piece_weight(cluster: Sequence[Piece]) -> int:
         new = len(p.kgrams - seen) if p.kgrams else 1
         evidence += p.tokens * new // max(len(p.kgrams), 1)
         seen |= p.kgrams
-    return min(evidence, _covered([(p.query_start, p.query_end) for p in cluster]),
-               _covered([(p.doc_start, p.doc_end) for p in cluster]))
+    return min(evidence, union_length([(p.query_start, p.query_end) for p in cluster]),
+               union_length([(p.doc_start, p.doc_end) for p in cluster]))
 
 
 def _linked(pieces: Sequence[Piece], members, gap: int, query_side: bool) -> list[list[int]]:
@@ -101,15 +102,3 @@ def _linked(pieces: Sequence[Piece], members, gap: int, query_side: bool) -> lis
         reach = max(reach, end)
     return groups
 
-
-def _covered(intervals: list[tuple[int, int]]) -> int:
-    """Tokens inside the union of [start, end) intervals."""
-    total, reach = 0, None
-    for start, end in sorted(intervals):
-        if reach is None or start > reach:
-            total += end - start
-            reach = end
-        elif end > reach:
-            total += end - reach
-            reach = end
-    return total
