@@ -74,7 +74,8 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--piece-gap", type=int, default=DEFAULT_POLICY.piece_gap, metavar="G",
                    help="a copy cut into pieces (functions reordered, code inserted between them): "
                         "copied passages of one document's code, each too short to block alone, add up "
-                        "when each follows the last within G tokens (default %(default)s; 0: never)")
+                        "when each lies within G tokens of another in the output and in the document "
+                        "(default %(default)s; 0: never)")
     g.add_argument("--jaccard-threshold", type=float, default=DEFAULT_POLICY.jaccard_threshold,
                    metavar="J", help="block when whole-document Jaccard reaches J (default %(default)s)")
 

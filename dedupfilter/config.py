@@ -138,10 +138,10 @@ class FilterPolicy:
         the winnowing window (``sketch.passage_reach``). Bridged tokens are no
         evidence, except in prose between two runs on one diagonal.
     piece_gap: passages of one document's code too short to flag alone add up
-        against min_match_tokens when each follows the last within this many
-        query tokens, in another part of the document near it (``pieces``): the
-        functions of a copy reordered, dead code inserted between statements.
-        0 turns this off.
+        against min_match_tokens when each lies within this many tokens of
+        another both in the query and in the document, each k-gram and token
+        counted once (``pieces``): the functions of a copy reordered, dead code
+        inserted between statements. 0 turns this off.
     """
 
     min_match_tokens: int = 30

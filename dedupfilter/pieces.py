@@ -53,10 +53,16 @@ def query_piece(query_start: int, query_end: int, doc_start: int, doc_end: int, 
                  frozenset(shingles[inside][counted[inside]].tolist()))
 
 
+def query_may_chain(query_lang: str) -> bool:
+    """Whether pieces found in a query in ``query_lang`` may add up: code, or a Markdown
+    answer's code blocks."""
+    return query_lang in LANGUAGES or query_lang == MARKDOWN
+
+
 def may_chain(query_lang: str, doc_lang: str) -> bool:
     """Whether pieces of a document in ``doc_lang`` found in a query in ``query_lang`` may
     add up: code in code, or in a Markdown answer's code blocks."""
-    return doc_lang in LANGUAGES and (query_lang in LANGUAGES or query_lang == MARKDOWN)
+    return doc_lang in LANGUAGES and query_may_chain(query_lang)
 
 
 def chained_pieces(pieces: Sequence[Piece], limit: int, gap: int) -> tuple[list[int], int]:

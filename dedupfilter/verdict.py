@@ -105,12 +105,8 @@ def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, do
     """Attribute a comparison: passages of at least ``min_span_tokens`` become spans;
     with ``policy``, code passages too short to flag alone that add up as a copy cut
     into pieces (``pieces.chained_pieces``) become one more, of kind "pieces"."""
-    spans, pieces = [], []
-    for p in comparison.passages:
-        if p.n_tokens < min_span_tokens:
-            continue
-        pieces.append(query_piece(p.a_start, p.a_end, p.b_start, p.b_end, p.n_tokens, query.shingles,
-                                  query.informative, query.config.shingle.k_for(query.tokens.lang)))
+    spans, passages = [], [p for p in comparison.passages if p.n_tokens >= min_span_tokens]
+    for p in passages:
         q_start = int(query.tokens.starts[p.a_start])
         q_end = int(query.tokens.ends[p.a_end - 1])
         d_start = int(doc.tokens.starts[p.b_start])
@@ -119,6 +115,9 @@ def match_from_comparison(query: Sketch, doc: Sketch, comparison: Comparison, do
                           line_range(doc, d_start, d_end), p.n_tokens, prose=query.tokens.lang == TEXT))
     if (policy is not None and may_chain(query.tokens.lang, doc.tokens.lang)
             and all(s.tokens < policy.min_match_tokens for s in spans)):
+        k = query.config.shingle.k_for(query.tokens.lang)
+        pieces = [query_piece(p.a_start, p.a_end, p.b_start, p.b_end, p.n_tokens, query.shingles, query.informative, k)
+                  for p in passages]
         chain, tokens = chained_pieces(pieces, policy.min_match_tokens, policy.piece_gap)
         if chain:
             spans.append(pieces_span([spans[i] for i in chain], tokens))

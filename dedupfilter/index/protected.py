@@ -32,7 +32,7 @@ from ..sketch import (Sketch, candidate_passages, directory_bits, directory_rang
                       newline_offsets, passage_sketch, shingle_hashes, sketch, table_directory, usable_hits, widened)
 from ..align import (DEFAULT_ALIGN_PARAMS, PROSE_LANGUAGES, WORD_KEY_WEIGHT, AlignParams, align, sentence_keys,
                      sentence_word_keys, sentences)
-from ..pieces import Piece, chained_pieces, may_chain, query_piece
+from ..pieces import Piece, chained_pieces, may_chain, query_may_chain, query_piece
 from ..verdict import Match, Span, Verdict, decide, pieces_span, with_reworded
 from . import storage
 from .lsh import optimal_bands
@@ -917,20 +917,21 @@ class ProtectedIndex:
         """The documents whose code passages among ``passage_rows`` add up as a copy cut
         into pieces (``pieces.chained_pieces``), as ``matches`` finds them."""
         rows, hit_row = passage_rows
-        if policy.piece_gap == 0 or rows.shape[0] < 2:
+        if policy.piece_gap == 0 or rows.shape[0] < 2 or not query_may_chain(query.tokens.lang):
             return set()
         k = self.settings.sketch.shingle.k_for(query.tokens.lang)
         by_doc: dict[int, list[int]] = {}
         for i, doc in enumerate(rows[:, 0].tolist()):
             by_doc.setdefault(doc, []).append(i)
         tokens = rows[:, 5].tolist()
-        chained = set()
+        chained, counted = set(), None
         for doc, found in by_doc.items():  # most documents have one passage, and are done here
             if (len(found) < 2 or sum(tokens[i] for i in found) < policy.min_match_tokens
                     or not may_chain(query.tokens.lang, self.docs.langs[doc])):
                 continue
             pieces = []
-            counted = query.informative & ~lookup.ignored
+            if counted is None:
+                counted = query.informative & ~lookup.ignored
             for _, q0, q1, first, last, covered in rows[found].tolist():
                 d0 = int(self.fp.pos[hit_row[first]])
                 if d0 < self.docs.n_tokens[doc]:  # not the document's prose lane

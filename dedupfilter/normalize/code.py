@@ -309,11 +309,11 @@ def _normalized(text: str, lang: str, with_prose: bool) -> tuple[TokenStream, To
     except Exception:  # the parser is C code; never let it take the caller down
         leaves, prose_ranges = [], []
         _lex(data, 0, len(data), lang, leaves)
-    tokens = _token_stream(visible, kept, data, leaves, lang)[0]
+    char_byte_starts = _char_byte_starts(visible, len(data))
+    tokens = _token_stream(kept, char_byte_starts, data, leaves, lang)[0]
     if not prose_ranges:
         return tokens, TokenStream.empty(TEXT)
     ranges = np.array(prose_ranges, np.int64)
-    char_byte_starts = _char_byte_starts(visible, len(data))
     starts = _char_offsets(char_byte_starts, ranges[:, 0])
     ends = _char_offsets(char_byte_starts, ranges[:, 1])
     # One prose reading of the pieces joined by blank lines (no word runs across one), not
@@ -367,13 +367,12 @@ def lex_code(text: str, lang: str) -> tuple[TokenStream, np.ndarray, int]:
     return TokenStream(hashes, starts, ends, backrefs, lang), names, int(open_at)
 
 
-def _token_stream(visible: str, kept: np.ndarray | None, data: bytes, leaves: list, lang: str
-                  ) -> tuple[TokenStream, np.ndarray]:
+def _token_stream(kept: np.ndarray | None, char_byte_starts: np.ndarray | None, data: bytes, leaves: list,
+                  lang: str) -> tuple[TokenStream, np.ndarray]:
     """The TokenStream of (kind, start byte, end byte) leaves, and the name hashes of its identifiers."""
     if not leaves:
         return TokenStream.empty(lang), np.empty(0, np.uint64)
     table = np.array(leaves, dtype=np.int64)
-    char_byte_starts = _char_byte_starts(visible, len(data))
     starts = _char_offsets(char_byte_starts, table[:, 1])
     ends = _char_offsets(char_byte_starts, table[:, 2])
     # Zero-width recovery nodes, split undecodable bytes, and white space that error
